@@ -1,0 +1,19 @@
+//! Affetto's signal processing, free of any plugin framework.
+//!
+//! The streaming [`Engine`] is what the plugin and the offline renderer both drive; the
+//! [`synth`] module is the test voice with known truth that tests, benchmarks and the demo use.
+
+mod dry_wet;
+mod engine;
+mod ramp;
+mod safety;
+pub mod synth;
+
+pub use engine::{Controls, Engine, MAX_BLOCK_SAMPLES_LIMIT, MAX_CHANNELS};
+pub use safety::{INPUT_CEILING, OUTPUT_CEILING};
+
+/// Converts decibels to a linear amplitude factor.
+#[inline]
+pub fn db_to_gain(db: f32) -> f32 {
+    10f32.powf(db / 20.0)
+}

@@ -1,0 +1,121 @@
+//! Affetto as a CLAP and VST3 plugin: the plugin struct, its life cycle and the exports.
+//!
+//! The signal path is `affetto_dsp::Engine`; this crate is glue. The `affetto` binary next to
+//! this library drives the same engine offline (`affetto render`).
+
+use std::sync::Arc;
+
+use affetto_dsp::Engine;
+use nice_plug::prelude::*;
+
+pub mod params;
+
+pub use params::AffettoParams;
+
+pub struct Affetto {
+    params: Arc<AffettoParams>,
+    /// Rebuilt for the channel layout and buffer size in `initialize`; only processed afterwards.
+    engine: Engine,
+}
+
+impl Default for Affetto {
+    fn default() -> Self {
+        Self { params: Arc::new(AffettoParams::default()), engine: Engine::new(2) }
+    }
+}
+
+impl Plugin for Affetto {
+    const NAME: &'static str = "Affetto";
+    const VENDOR: &'static str = "Affetto";
+    const URL: &'static str = "";
+    const EMAIL: &'static str = "";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    /// Mono and stereo voices, each with an optional stereo sidechain that will carry a reference
+    /// voice for style capture.
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[new_nonzero_u32(2)],
+            names: PortNames { aux_inputs: &["Reference"], ..PortNames::const_default() },
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            aux_input_ports: &[new_nonzero_u32(2)],
+            names: PortNames { aux_inputs: &["Reference"], ..PortNames::const_default() },
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    /// The editor arrives with the emotion controls it shows.
+    type Editor = ();
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn activate(
+        &mut self,
+        audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        let channels = audio_io_layout.main_output_channels.map_or(1, NonZeroU32::get) as usize;
+        self.engine = Engine::new(channels);
+        self.engine.prepare(buffer_config.sample_rate, buffer_config.max_buffer_size as usize);
+        context.set_latency_samples(self.engine.latency_samples());
+        true
+    }
+
+    fn reset(&mut self) {
+        self.engine.reset(&self.params.controls());
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        // With sample-accurate automation the wrapper splits the host block at every parameter
+        // event, so reading the values here starts each glide on the event's own sample.
+        self.engine.process(buffer.as_slice(), &self.params.controls());
+        // The engine's latency can only change in `prepare` today; reporting it every block keeps
+        // that true once modes switch latency at run time (the wrapper only calls the host when
+        // the value differs).
+        context.set_latency_samples(self.engine.latency_samples());
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for Affetto {
+    const CLAP_ID: &'static str = "org.affetto.affetto";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Changes the emotion of a voice in real time: same words, same singer, new feeling");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::PitchCorrection,
+        ClapFeature::PitchShifter,
+        ClapFeature::Mono,
+        ClapFeature::Stereo,
+    ];
+}
+
+impl Vst3Plugin for Affetto {
+    /// Fixed forever: hosts identify saved instances by it.
+    const VST3_CLASS_ID: [u8; 16] = *b"AffettoVoiceEmo1";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::PitchShift, Vst3SubCategory::Mono, Vst3SubCategory::Stereo];
+}
+
+nice_export_clap!(Affetto);
+nice_export_vst3!(Affetto);

@@ -1,0 +1,51 @@
+//! The parameters hosts see, automate and save, and their mapping to the engine's controls.
+
+use affetto_dsp::Controls;
+use nice_plug::prelude::*;
+
+/// Every automatable control of Affetto. Parameter ids are part of saved projects and automation
+/// lanes: never rename one.
+#[derive(Params)]
+pub struct AffettoParams {
+    /// Wet share of the output, 0–100 %.
+    #[id = "mix"]
+    pub mix_percent: FloatParam,
+
+    /// Gain after the mix, −24 … +24 dB.
+    #[id = "output_gain_db"]
+    pub output_gain_db: FloatParam,
+
+    /// Host-visible bypass: the output becomes the latency-aligned input, crossfaded.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
+}
+
+impl Default for AffettoParams {
+    fn default() -> Self {
+        Self {
+            mix_percent: FloatParam::new("Mix", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 })
+                .with_unit(" %")
+                .with_step_size(0.1),
+            output_gain_db: FloatParam::new(
+                "Output Gain",
+                0.0,
+                FloatRange::Linear { min: -24.0, max: 24.0 },
+            )
+            .with_unit(" dB")
+            .with_step_size(0.01),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
+        }
+    }
+}
+
+impl AffettoParams {
+    /// The engine's view of the current parameter values. The engine smooths them itself, so
+    /// the plugin and the offline renderer share one smoothing behaviour.
+    pub fn controls(&self) -> Controls {
+        Controls {
+            mix_fraction: self.mix_percent.value() / 100.0,
+            output_gain_db: self.output_gain_db.value(),
+            bypass: self.bypass.value(),
+        }
+    }
+}
