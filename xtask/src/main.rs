@@ -1,1 +1,21 @@
-fn main(){}
+//! Project tooling: `cargo xtask bundle affetto [--release]` (nice-plug's bundler) and
+//! `cargo xtask demo` (bundles, then renders the built-in demo phrase through the CLI).
+
+mod demo;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
+        _ => nice_plug_xtask::main_with_args("cargo xtask", args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -30,8 +30,7 @@ impl Vowel {
     }
 }
 
-/// Klatt (1980) digital resonator with unity gain at DC, so a cascade keeps the natural relative
-/// formant levels.
+/// Klatt (1980) digital resonator with unity gain at DC.
 #[derive(Debug, Clone, Copy, Default)]
 struct Resonator {
     a: f32,
@@ -63,14 +62,27 @@ impl Resonator {
     }
 }
 
+/// Parallel formant bank (Klatt 1980's parallel branch). A cascade of five resonators would roll
+/// off at −60 dB/octave above F5 and leave nothing above 4 kHz; in parallel the top resonators
+/// keep the natural −12 dB/octave slope that real voices show up to 10 kHz.
 pub struct FormantFilter {
     sample_rate_hz: f32,
     resonators: [Resonator; 5],
+    /// Per-formant gains: a falling level per formant, divided by each resonator's peak gain
+    /// (≈ F/B) and with alternating signs so the sum has no deep notches between formants.
+    gains: [f32; 5],
+    /// Previous input, for the radiation pre-emphasis.
+    last_input: f32,
 }
+
+/// Peak level of each formant relative to F1, in dB.
+const FORMANT_LEVELS_DB: [f32; 5] = [0.0, -6.0, -12.0, -20.0, -26.0];
+/// First-order pre-emphasis `1 - k z⁻¹`: lip radiation's +6 dB/octave.
+const RADIATION: f32 = 0.9;
 
 impl FormantFilter {
     pub fn new(sample_rate_hz: f32) -> Self {
-        Self { sample_rate_hz, resonators: [Resonator::default(); 5] }
+        Self { sample_rate_hz, resonators: [Resonator::default(); 5], gains: [0.0; 5], last_input: 0.0 }
     }
 
     /// Sets formants `blend` of the way from vowel `from` to vowel `to` (linear in Hz).
@@ -82,12 +94,16 @@ impl FormantFilter {
             // Keep the filter state so the change is click-free; only coefficients move.
             let (y1, y2) = (resonator.y1, resonator.y2);
             resonator.set(freq, bandwidth, self.sample_rate_hz);
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            self.gains[i] = sign * 10f32.powf(FORMANT_LEVELS_DB[i] / 20.0) * bandwidth / freq;
             resonator.y1 = y1;
             resonator.y2 = y2;
         }
     }
 
     pub fn process(&mut self, x: f32) -> f32 {
-        self.resonators.iter_mut().fold(x, |signal, resonator| resonator.process(signal))
+        let emphasized = x - RADIATION * self.last_input;
+        self.last_input = x;
+        self.resonators.iter_mut().zip(&self.gains).map(|(resonator, gain)| gain * resonator.process(emphasized)).sum()
     }
 }

@@ -1,0 +1,118 @@
+//! Plugin parameters as command-line options: every parameter the host sees is a `--flag` of
+//! `affetto render`, with the same id, range and default, so a render matches a DAW session.
+
+use affetto::AffettoParams;
+use anyhow::{Result, bail};
+use clap::{Arg, ArgMatches};
+use nice_plug::prelude::{ParamPtr, Params};
+
+/// Unit suffixes a flag may leave out: `--output-gain` is `--output-gain-db`.
+const UNIT_SUFFIXES: &[&str] = &["_db", "_st", "_hz", "_cents", "_ms", "_pct"];
+
+/// One parameter as the CLI sees it.
+struct CliParam {
+    id: String,
+    ptr: ParamPtr,
+}
+
+impl CliParam {
+    fn flag(&self) -> String {
+        self.id.replace('_', "-")
+    }
+
+    fn short_flag(&self) -> Option<String> {
+        UNIT_SUFFIXES
+            .iter()
+            .find_map(|suffix| self.id.strip_suffix(suffix))
+            .map(|stem| stem.replace('_', "-"))
+    }
+
+    fn is_bool(&self) -> bool {
+        // SAFETY (here and below): `ptr` points into the `AffettoParams` that `ParamArgs` owns.
+        (unsafe { self.ptr.step_count() }) == Some(1)
+    }
+
+    fn plain_range(&self) -> (f32, f32) {
+        unsafe { (self.ptr.preview_plain(0.0), self.ptr.preview_plain(1.0)) }
+    }
+
+    fn help(&self) -> String {
+        let (name, unit) = unsafe { (self.ptr.name().to_owned(), self.ptr.unit()) };
+        let default = unsafe { self.ptr.default_plain_value() };
+        if self.is_bool() {
+            let default = if default > 0.5 { "on" } else { "off" };
+            format!("{name}: on/off [default: {default}]")
+        } else {
+            let (min, max) = self.plain_range();
+            format!("{name}: {min} … {max}{unit} [default: {default}{unit}]")
+        }
+    }
+
+    /// Parses and range-checks `text`, returning the normalized value to set.
+    fn parse(&self, text: &str) -> Result<f32> {
+        let flag = self.flag();
+        if self.is_bool() {
+            return match text.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => Ok(1.0),
+                "off" | "false" | "0" | "no" => Ok(0.0),
+                _ => bail!("--{flag} takes on or off, not '{text}'"),
+            };
+        }
+        let unit = unsafe { self.ptr.unit() };
+        let Ok(value) = text.trim().trim_end_matches(unit.trim()).trim().parse::<f32>() else {
+            bail!("--{flag} takes a number, not '{text}'");
+        };
+        let (min, max) = self.plain_range();
+        if !value.is_finite() || value < min || value > max {
+            bail!("--{flag} {text} is out of range ({min} … {max}{unit})");
+        }
+        Ok(unsafe { self.ptr.preview_normalized(value) })
+    }
+}
+
+/// The renderer's parameters: built from the plugin's own parameter set.
+pub struct ParamArgs {
+    /// Owns the values that the `ParamPtr`s in `params` point into. Boxed: the pointers must
+    /// stay valid when `ParamArgs` moves.
+    values: Box<AffettoParams>,
+    params: Vec<CliParam>,
+}
+
+impl ParamArgs {
+    pub fn new() -> Self {
+        let values = Box::new(AffettoParams::default());
+        let params = values.param_map().into_iter().map(|(id, ptr, _group)| CliParam { id, ptr }).collect();
+        Self { values, params }
+    }
+
+    /// One `--flag VALUE` per parameter.
+    pub fn args(&self) -> Vec<Arg> {
+        self.params
+            .iter()
+            .map(|param| {
+                let mut arg = Arg::new(param.id.clone())
+                    .long(param.flag())
+                    .value_name(if param.is_bool() { "on|off" } else { "VALUE" })
+                    .allow_negative_numbers(true)
+                    .help(param.help())
+                    .help_heading("Parameters");
+                if let Some(short) = param.short_flag() {
+                    arg = arg.visible_alias(short);
+                }
+                arg
+            })
+            .collect()
+    }
+
+    /// Applies the values given on the command line; the rest keep their defaults.
+    pub fn apply(&mut self, matches: &ArgMatches) -> Result<&AffettoParams> {
+        for param in &self.params {
+            if let Some(text) = matches.get_one::<String>(&param.id) {
+                let normalized = param.parse(text)?;
+                // The wrappers set parameters the same way when a host or a preset does.
+                unsafe { param.ptr._internal_set_normalized_value(normalized) };
+            }
+        }
+        Ok(&self.values)
+    }
+}

@@ -1,0 +1,116 @@
+//! `affetto render`: a WAV file through the same `Engine` the plugin runs, in host-sized blocks.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use affetto_dsp::{Controls, Engine};
+use anyhow::{Result, bail};
+use hound::{SampleFormat, WavSpec};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::wav::{WavInput, WavOutput, format_name};
+
+/// Files longer than this get a progress bar (shorter ones finish before it would be read).
+const PROGRESS_BAR_MIN_S: f64 = 20.0;
+
+pub struct RenderJob {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    /// Host block size to emulate, 1..=8192.
+    pub block_frames: usize,
+    /// Output encoding; `None` keeps the input's.
+    pub output_format: Option<(SampleFormat, u16)>,
+    pub show_progress: bool,
+}
+
+pub struct RenderReport {
+    pub spec: WavSpec,
+    pub frames: u64,
+    pub latency_samples: u32,
+    pub elapsed: Duration,
+}
+
+impl RenderReport {
+    pub fn summary(&self, job: &RenderJob) -> String {
+        let seconds = self.frames as f64 / self.spec.sample_rate as f64;
+        let speed = seconds / self.elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "wrote {} ({seconds:.2} s, {} Hz, {} ch, {}-bit {}) in {:.2} s ({speed:.0}× real time); \
+             plugin latency {} samples, compensated",
+            job.output.display(),
+            self.spec.sample_rate,
+            self.spec.channels,
+            self.spec.bits_per_sample,
+            format_name(self.spec.sample_format),
+            self.elapsed.as_secs_f64(),
+            self.latency_samples,
+        )
+    }
+}
+
+/// Renders `job` with the engine set to `controls`. The output is as long as the input and
+/// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
+pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
+    let started = Instant::now();
+    let mut input = WavInput::open(&job.input)?;
+    if same_file(&job.input, &job.output) {
+        bail!("{} is the input; choose another output file", job.output.display());
+    }
+    let mut spec = input.spec;
+    if let Some((format, bits)) = job.output_format {
+        spec.sample_format = format;
+        spec.bits_per_sample = bits;
+    }
+    let mut output = WavOutput::create(&job.output, spec)?;
+
+    let channels = spec.channels as usize;
+    let mut engine = Engine::new(channels);
+    engine.prepare(spec.sample_rate as f32, job.block_frames);
+    engine.reset(controls);
+    let latency = engine.latency_samples() as u64;
+
+    let progress = progress_bar(job, input.frames, spec.sample_rate);
+    let mut block = vec![vec![0.0f32; job.block_frames]; channels];
+    let mut processed: u64 = 0;
+    let end = input.frames + latency;
+    while processed < end {
+        let len = (end - processed).min(job.block_frames as u64) as usize;
+        let read = input.read_block(&mut block, len)?;
+        if read < len && processed + (read as u64) < input.frames {
+            bail!("{} ended early: the header promises more samples than it holds", job.input.display());
+        }
+        block.iter_mut().for_each(|channel| channel[read..len].fill(0.0));
+        let mut slices: Vec<&mut [f32]> = block.iter_mut().map(|channel| &mut channel[..len]).collect();
+        engine.process(&mut slices, controls);
+
+        // Output sample k of the engine belongs to input sample k - latency.
+        let skip = latency.saturating_sub(processed).min(len as u64) as usize;
+        output.write_block(&block, skip, len - skip)?;
+        processed += len as u64;
+        progress.set_position(processed.min(input.frames));
+    }
+    progress.finish_and_clear();
+    output.finalize()?;
+    Ok(RenderReport { spec, frames: input.frames, latency_samples: latency as u32, elapsed: started.elapsed() })
+}
+
+fn progress_bar(job: &RenderJob, frames: u64, sample_rate: u32) -> ProgressBar {
+    if !job.show_progress || (frames as f64) < PROGRESS_BAR_MIN_S * sample_rate as f64 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(frames);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})")
+            .expect("the template is a constant")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("rendering {}", job.input.display()));
+    bar
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
