@@ -1,0 +1,11 @@
+//! A small but real CLAP host around `clack-host`, for tests that load the built `Affetto.clap`.
+//!
+//! [`plugin_bundle`] builds the bundle the way users get it (nice-plug's bundler through
+//! `xtask`), in debug with nice-plug's `assert_process_allocs`: any allocation inside the host's
+//! process call aborts the test process.
+
+mod bundle;
+mod host;
+
+pub use bundle::plugin_bundle;
+pub use host::{Activation, AffettoInstance, ParamIds};

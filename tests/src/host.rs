@@ -1,0 +1,402 @@
+//! The test host: loads the bundle, selects a layout, activates, processes and saves state the
+//! way a DAW does, and records every call the plugin makes back into the host.
+
+use std::cell::Cell;
+use std::ffi::CString;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
+use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
+use clack_extensions::params::{
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer, ParamRescanFlags,
+    PluginParams,
+};
+use clack_extensions::state::{HostState, HostStateImpl, PluginState};
+use clack_host::events::event_types::ParamValueEvent;
+use clack_host::prelude::*;
+
+use crate::plugin_bundle;
+
+const AFFETTO_CLAP_ID: &str = "org.affetto.affetto";
+
+/// The plugin's extensions, queried once while it initialises.
+#[derive(Clone, Copy)]
+struct PluginExtensions {
+    latency: Option<PluginLatency>,
+    params: Option<PluginParams>,
+    state: Option<PluginState>,
+    ports_config: Option<PluginAudioPortsConfig>,
+}
+
+/// Host callbacks that may come from any thread.
+#[derive(Default)]
+pub struct HostShared {
+    extensions: OnceLock<PluginExtensions>,
+    restart_requests: AtomicU32,
+    callback_requested: AtomicBool,
+}
+
+impl<'a> SharedHandler<'a> for HostShared {
+    fn initializing(&self, instance: InitializingPluginHandle<'a>) {
+        let _ = self.extensions.set(PluginExtensions {
+            latency: instance.get_extension(),
+            params: instance.get_extension(),
+            state: instance.get_extension(),
+            ports_config: instance.get_extension(),
+        });
+    }
+
+    fn request_restart(&self) {
+        self.restart_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn request_process(&self) {}
+
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+impl HostParamsImplShared for HostShared {
+    fn request_flush(&self) {}
+}
+
+/// Host callbacks that only come on the main thread.
+pub struct HostMainThread {
+    latency_changed_calls: Cell<u32>,
+    dirty_marks: Cell<u32>,
+}
+
+impl MainThreadHandler<'_> for HostMainThread {}
+
+impl HostLatencyImpl for HostMainThread {
+    fn changed(&self) {
+        self.latency_changed_calls.set(self.latency_changed_calls.get() + 1);
+    }
+}
+
+impl HostParamsImplMainThread for HostMainThread {
+    fn rescan(&self, _flags: ParamRescanFlags) {}
+    fn clear(&self, _param_id: ClapId, _flags: ParamClearFlags) {}
+}
+
+impl HostStateImpl for HostMainThread {
+    fn mark_dirty(&self) {
+        self.dirty_marks.set(self.dirty_marks.get() + 1);
+    }
+}
+
+pub struct TestHost;
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = HostShared;
+    type MainThread<'a> = HostMainThread;
+    type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostLatency>().register::<HostParams>().register::<HostState>();
+    }
+}
+
+/// Ids of Affetto's parameters, looked up by their names as the host shows them.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamIds {
+    pub mix: ClapId,
+    pub output_gain: ClapId,
+    pub bypass: ClapId,
+}
+
+/// What activation told the host.
+#[derive(Debug, Clone, Copy)]
+pub struct Activation {
+    pub sample_rate_hz: f64,
+    pub max_block: usize,
+    /// `clap_plugin_latency.get()` right after activation, as a host reads it.
+    pub reported_latency_samples: u32,
+}
+
+/// Buffers the host owns while the plugin is active: sized at activation, reused every block.
+struct ProcessBuffers {
+    /// `[channel][frame]` main input (also the in-place buffer).
+    main_in: Vec<Vec<f32>>,
+    /// `[channel][frame]` main output for out-of-place processing.
+    main_out: Vec<Vec<f32>>,
+    /// The stereo sidechain ("Reference") input, silent.
+    sidechain: Vec<Vec<f32>>,
+    input_ports: AudioPorts,
+    output_ports: AudioPorts,
+    events: EventBuffer,
+    output_events: EventBuffer,
+}
+
+/// One Affetto instance in the test host.
+pub struct AffettoInstance {
+    processor: Option<StartedPluginAudioProcessor<TestHost>>,
+    buffers: Option<ProcessBuffers>,
+    /// Main channels of the selected layout.
+    channels: usize,
+    instance: PluginInstance<TestHost>,
+    steady_time: u64,
+}
+
+impl AffettoInstance {
+    /// Loads the bundle and instantiates Affetto (stereo layout, the plugin's default).
+    pub fn new() -> Self {
+        let bundle = plugin_bundle();
+        let entry = unsafe { PluginEntry::load(bundle) }.expect("the bundle loads as a CLAP entry");
+        let factory = entry.get_plugin_factory().expect("the bundle has a plugin factory");
+        let id = CString::new(AFFETTO_CLAP_ID).unwrap();
+        assert!(
+            factory.plugin_descriptors().any(|d| d.id() == Some(id.as_c_str())),
+            "the factory lists {AFFETTO_CLAP_ID}"
+        );
+        let host_info = HostInfo::new("Affetto host tests", "Affetto", "https://localhost", "1.0.0").unwrap();
+        let instance = PluginInstance::<TestHost>::new(
+            |_| HostShared::default(),
+            |_| HostMainThread { latency_changed_calls: Cell::new(0), dirty_marks: Cell::new(0) },
+            &entry,
+            &id,
+            &host_info,
+        )
+        .expect("Affetto instantiates");
+        Self { processor: None, buffers: None, channels: 2, instance, steady_time: 0 }
+    }
+
+    fn extensions(&mut self) -> PluginExtensions {
+        *self.instance.access_shared_handler(|shared| shared.extensions.get()).expect("queried at init")
+    }
+
+    /// Selects the audio-ports configuration whose main input has `channels` channels.
+    pub fn select_layout(&mut self, channels: usize) {
+        assert!(self.processor.is_none(), "layouts change only while inactive");
+        let config = self.extensions().ports_config.expect("Affetto offers audio-ports configurations");
+        let handle = self.instance.plugin_handle();
+        let mut buffer = AudioPortsConfigBuffer::new();
+        let mut id = None;
+        for index in 0..config.count(&handle) {
+            if let Some(c) = config.get(&handle, index, &mut buffer)
+                && c.main_input.as_ref().map(|p| p.channel_count as usize) == Some(channels)
+            {
+                id = Some(c.id);
+                break;
+            }
+        }
+        let id = id.unwrap_or_else(|| panic!("no {channels}-channel configuration"));
+        config.select(&handle, id).expect("the configuration is accepted");
+        self.channels = channels;
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    pub fn activate(&mut self, sample_rate_hz: f64, max_block: usize) -> Activation {
+        let configuration = PluginAudioConfiguration {
+            sample_rate: sample_rate_hz,
+            min_frames_count: 1,
+            max_frames_count: max_block as u32,
+        };
+        let stopped = self.instance.activate(|_, _| (), configuration).expect("activation succeeds");
+        self.processor = Some(stopped.start_processing().expect("processing starts"));
+        let silent = || vec![0.0f32; max_block];
+        self.buffers = Some(ProcessBuffers {
+            main_in: (0..self.channels).map(|_| silent()).collect(),
+            main_out: (0..self.channels).map(|_| silent()).collect(),
+            sidechain: (0..2).map(|_| silent()).collect(),
+            input_ports: AudioPorts::with_capacity(self.channels + 2, 2),
+            output_ports: AudioPorts::with_capacity(self.channels, 1),
+            events: EventBuffer::with_capacity(64),
+            output_events: EventBuffer::with_capacity(64),
+        });
+        self.pump_main_thread();
+        Activation { sample_rate_hz, max_block, reported_latency_samples: self.latency_samples() }
+    }
+
+    pub fn deactivate(&mut self) {
+        if let Some(processor) = self.processor.take() {
+            self.instance.deactivate(processor.stop_processing());
+        }
+        self.buffers = None;
+        self.pump_main_thread();
+    }
+
+    /// `clap_plugin.reset()`: what a host calls after a transport jump.
+    pub fn reset(&mut self) {
+        self.processor.as_mut().expect("active").reset();
+    }
+
+    pub fn latency_samples(&mut self) -> u32 {
+        let latency = self.extensions().latency.expect("Affetto implements the latency extension");
+        latency.get(&self.instance.plugin_handle())
+    }
+
+    /// How often the plugin called `clap_host_latency.changed()`.
+    pub fn latency_changed_calls(&mut self) -> u32 {
+        self.instance.access_handler(|main| main.latency_changed_calls.get())
+    }
+
+    pub fn restart_requests(&mut self) -> u32 {
+        self.instance.access_shared_handler(|shared| shared.restart_requests.load(Ordering::SeqCst))
+    }
+
+    /// Runs the main-thread callback the plugin asked for, as a host's event loop would.
+    fn pump_main_thread(&mut self) {
+        let requested = self.instance.access_shared_handler(|s| s.callback_requested.swap(false, Ordering::SeqCst));
+        if requested {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+
+    pub fn param_ids(&mut self) -> ParamIds {
+        let params = self.extensions().params.expect("Affetto implements the params extension");
+        let handle = self.instance.plugin_handle();
+        let mut buffer = ParamInfoBuffer::new();
+        let mut find = |name: &str| {
+            (0..params.count(&handle))
+                .filter_map(|index| params.get_info(&handle, index, &mut buffer).map(|info| (info.id, info.name.to_vec())))
+                .find(|(_, n)| n.as_slice() == name.as_bytes())
+                .map(|(id, _)| id)
+                .unwrap_or_else(|| panic!("no parameter named {name}"))
+        };
+        ParamIds { mix: find("Mix"), output_gain: find("Output Gain"), bypass: find("Bypass") }
+    }
+
+    pub fn param_value(&mut self, id: ClapId) -> f64 {
+        let params = self.extensions().params.unwrap();
+        params.get_value(&self.instance.plugin_handle(), id).expect("the parameter has a value")
+    }
+
+    /// The CLAP value for what a user would type, e.g. "-6" for the gain.
+    pub fn text_to_value(&mut self, id: ClapId, text: &str) -> f64 {
+        let params = self.extensions().params.unwrap();
+        let text = CString::new(text).unwrap();
+        params.text_to_value(&self.instance.plugin_handle(), id, &text).expect("the text parses")
+    }
+
+    /// Sets parameters while inactive, through `clap_plugin_params.flush()`.
+    pub fn set_params_inactive(&mut self, values: &[(ClapId, f64)]) {
+        let params = self.extensions().params.unwrap();
+        let mut events = EventBuffer::with_capacity(values.len());
+        for &(id, value) in values {
+            events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+        }
+        let mut output = EventBuffer::new();
+        let mut handle = self.instance.inactive_plugin_handle().expect("inactive");
+        params.flush(&mut handle, &InputEvents::from_buffer(&events), &mut OutputEvents::from_buffer(&mut output));
+    }
+
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let state = self.extensions().state.expect("Affetto implements the state extension");
+        let mut bytes = Vec::new();
+        state.save(&self.instance.plugin_handle(), &mut bytes).expect("state saves");
+        bytes
+    }
+
+    /// Loads state; `false` if the plugin refused it.
+    pub fn load_state(&mut self, bytes: &[u8]) -> bool {
+        let state = self.extensions().state.unwrap();
+        let ok = state.load(&self.instance.plugin_handle(), &mut &bytes[..]).is_ok();
+        self.pump_main_thread();
+        ok
+    }
+
+    /// Processes `audio[channel][..frames]` through the plugin and writes the output back into
+    /// `audio`. `param_events` are (sample offset, parameter, CLAP value). With `in_place` the
+    /// output buffers are the input buffers, as most DAWs do it.
+    ///
+    /// # Panics
+    /// If not active, or if `frames` exceeds the activation's maximum block.
+    pub fn process(&mut self, audio: &mut [Vec<f32>], frames: usize, param_events: &[(u32, ClapId, f64)], in_place: bool) {
+        let processor = self.processor.as_mut().expect("active");
+        let buffers = self.buffers.as_mut().expect("active");
+        assert!(frames <= buffers.main_in[0].len(), "block longer than the activation allows");
+        for (host, ours) in audio.iter().zip(&mut buffers.main_in) {
+            ours[..frames].copy_from_slice(&host[..frames]);
+        }
+        buffers.events.clear();
+        for &(time, id, value) in param_events {
+            buffers.events.push(&ParamValueEvent::new(time, id, Pckn::match_all(), value));
+        }
+
+        let ProcessBuffers { main_in, main_out, sidechain, input_ports, output_ports, events, output_events } = buffers;
+        let inputs = input_ports.with_input_buffers([
+            AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_input_only(input_channels(main_in, frames)),
+            },
+            AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_input_only(input_channels(sidechain, frames)),
+            },
+        ]);
+        let mut outputs = output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only(main_out.iter_mut().map(|c| &mut c[..frames])),
+        }]);
+        if in_place {
+            // CLAP signals in-place processing by identical input and output channel pointers.
+            // The safe buffer types cannot alias, so point the output channels at the inputs.
+            let raw_inputs = inputs.as_raw_buffers();
+            let raw_outputs = outputs.as_raw_buffers();
+            for channel in 0..raw_outputs[0].channel_count as usize {
+                unsafe { *raw_outputs[0].data32.add(channel) = *raw_inputs[0].data32.add(channel) };
+            }
+        }
+        processor
+            .process(
+                &inputs,
+                &mut outputs,
+                &InputEvents::from_buffer(events),
+                &mut OutputEvents::from_buffer(output_events),
+                Some(self.steady_time),
+                None,
+            )
+            .expect("process succeeds");
+        self.steady_time += frames as u64;
+
+        let result = if in_place { &buffers.main_in } else { &buffers.main_out };
+        for (host, ours) in audio.iter_mut().zip(result) {
+            host[..frames].copy_from_slice(&ours[..frames]);
+        }
+        self.pump_main_thread();
+    }
+
+    /// Runs a whole signal through in blocks of `block` frames; events are given in absolute
+    /// sample positions and are delivered in the block that contains them.
+    pub fn process_signal(&mut self, signal: &[Vec<f32>], block: usize, param_events: &[(usize, ClapId, f64)], in_place: bool) -> Vec<Vec<f32>> {
+        let total = signal[0].len();
+        let mut output: Vec<Vec<f32>> = signal.iter().map(|c| vec![0.0; c.len()]).collect();
+        let mut chunk: Vec<Vec<f32>> = signal.iter().map(|_| vec![0.0; block]).collect();
+        let mut start = 0;
+        while start < total {
+            let frames = block.min(total - start);
+            for (c, s) in chunk.iter_mut().zip(signal) {
+                c[..frames].copy_from_slice(&s[start..start + frames]);
+            }
+            let events: Vec<(u32, ClapId, f64)> = param_events
+                .iter()
+                .filter(|(at, _, _)| (start..start + frames).contains(at))
+                .map(|&(at, id, value)| ((at - start) as u32, id, value))
+                .collect();
+            self.process(&mut chunk, frames, &events, in_place);
+            for (o, c) in output.iter_mut().zip(&chunk) {
+                o[start..start + frames].copy_from_slice(&c[..frames]);
+            }
+            start += frames;
+        }
+        output
+    }
+}
+
+/// The first `frames` of each channel as CLAP input channels (one function, so both input ports
+/// have the same iterator type).
+fn input_channels(channels: &mut [Vec<f32>], frames: usize) -> impl Iterator<Item = InputChannel<'_, f32>> {
+    channels.iter_mut().map(move |c| InputChannel::variable(&mut c[..frames]))
+}
+
+impl Drop for AffettoInstance {
+    fn drop(&mut self) {
+        self.deactivate();
+    }
+}

@@ -1,0 +1,195 @@
+//! Affetto.clap in a real CLAP host (clack-host): layouts, rates, block sizes, buffer modes,
+//! latency reporting, sample-accurate automation, state and life cycle.
+//!
+//! The bundle under test is a debug build with nice-plug's `assert_process_allocs`, so every
+//! block processed here also proves that the process path does not allocate.
+
+use affetto_host_tests::AffettoInstance;
+
+const SAMPLE_RATES_HZ: [f64; 3] = [44_100.0, 48_000.0, 96_000.0];
+const BLOCK_SIZES: [usize; 5] = [1, 63, 64, 512, 4096];
+
+/// Deterministic test material: an impulse per channel (at different places, so swapped
+/// channels are caught) over quiet noise, so both the delay and every sample can be checked.
+fn impulse_over_noise(channels: usize, frames: usize, seed: u32) -> Vec<Vec<f32>> {
+    let mut state = seed.max(1);
+    (0..channels)
+        .map(|channel| {
+            let mut samples: Vec<f32> = (0..frames)
+                .map(|_| {
+                    // xorshift32: good enough for a noise floor, and needs no dependency.
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    (state as f32 / u32::MAX as f32 - 0.5) * 0.1
+                })
+                .collect();
+            samples[impulse_position(channel)] = 1.0;
+            samples
+        })
+        .collect()
+}
+
+fn impulse_position(channel: usize) -> usize {
+    100 + 50 * channel
+}
+
+/// Delay of the output's impulse relative to the input's.
+fn measured_delay_samples(output: &[f32], channel: usize) -> usize {
+    let peak = output.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
+    peak - impulse_position(channel)
+}
+
+/// At 100 % mix, 0 dB and no effect engaged, Affetto must be a pure delay of exactly the latency
+/// it reports: anything else would misalign the track after the host's delay compensation.
+fn assert_pure_delay(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, context: &str) {
+    for (channel, (x, y)) in input.iter().zip(output).enumerate() {
+        assert_eq!(measured_delay_samples(y, channel), latency, "{context}: channel {channel} delay");
+        assert!(y[..latency].iter().all(|&v| v == 0.0), "{context}: silence before the latency");
+        for i in latency..x.len() {
+            assert_eq!(y[i], x[i - latency], "{context}: channel {channel} sample {i}");
+        }
+    }
+}
+
+#[test]
+fn output_is_the_input_delayed_by_the_reported_latency_everywhere() {
+    let mut plugin = AffettoInstance::new();
+    for sample_rate_hz in SAMPLE_RATES_HZ {
+        for block in BLOCK_SIZES {
+            for in_place in [false, true] {
+                let activation = plugin.activate(sample_rate_hz, block);
+                let frames = (3 * block).max(4096);
+                let input = impulse_over_noise(2, frames, block as u32);
+                let output = plugin.process_signal(&input, block, &[], in_place);
+                let context = format!("{sample_rate_hz} Hz, block {block}, in place {in_place}");
+                assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, &context);
+                plugin.deactivate();
+            }
+        }
+    }
+    // The latency never changed, so the plugin must not have disturbed the host about it.
+    assert_eq!(plugin.latency_changed_calls(), 0);
+    assert_eq!(plugin.restart_requests(), 0);
+}
+
+#[test]
+fn mono_layout_is_a_pure_delay_too() {
+    let mut plugin = AffettoInstance::new();
+    plugin.select_layout(1);
+    for sample_rate_hz in SAMPLE_RATES_HZ {
+        let activation = plugin.activate(sample_rate_hz, 512);
+        let input = impulse_over_noise(1, 4096, 9);
+        let output = plugin.process_signal(&input, 512, &[], true);
+        assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, "mono");
+        plugin.deactivate();
+    }
+}
+
+#[test]
+fn gain_automation_starts_on_the_events_sample() {
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let minus_6_db = plugin.text_to_value(ids.output_gain, "-6");
+    let activation = plugin.activate(48_000.0, 512);
+    let latency = activation.reported_latency_samples as usize;
+
+    let level = 0.25f32;
+    let input = vec![vec![level; 4096]; 2];
+    let event_at = 700; // inside the second block, at offset 188
+    let output = plugin.process_signal(&input, 512, &[(event_at, ids.output_gain, minus_6_db)], false);
+
+    let target = level * 10f32.powf(-6.0 / 20.0);
+    let ramp_samples = 960; // the engine's 20 ms gain glide at 48 kHz
+    let change_at = event_at + latency;
+    for channel in &output {
+        assert!(channel[latency..change_at].iter().all(|&v| v == level), "unchanged before the event");
+        assert!(channel[change_at] < level, "the glide starts on the event's sample");
+        assert!(channel[change_at] > target, "and glides rather than jumps");
+        let settled = &channel[change_at + ramp_samples..];
+        assert!(settled.iter().all(|&v| (v - target).abs() < 1e-6), "reaches -6 dB after the glide");
+        let largest_step = channel.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+        assert!(largest_step < 1e-3, "no click: largest step {largest_step}");
+    }
+}
+
+#[test]
+fn bypass_crossfades_to_the_aligned_input_without_output_gain() {
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let minus_12_db = plugin.text_to_value(ids.output_gain, "-12");
+    plugin.set_params_inactive(&[(ids.output_gain, minus_12_db)]);
+    let activation = plugin.activate(48_000.0, 256);
+    let latency = activation.reported_latency_samples as usize;
+
+    let input: Vec<Vec<f32>> = (0..2)
+        .map(|c| (0..9600).map(|i| 0.5 * (i as f32 * 0.01 + c as f32).sin()).collect())
+        .collect();
+    let output = plugin.process_signal(&input, 256, &[(4800, ids.bypass, 1.0)], false);
+    let gain = 10f32.powf(-12.0 / 20.0);
+    for (x, y) in input.iter().zip(&output) {
+        for i in (latency + 100)..4800 {
+            assert!((y[i] - gain * x[i - latency]).abs() < 1e-6, "engaged: -12 dB at {i}");
+        }
+        for i in (4800 + latency + 480)..9600 {
+            assert_eq!(y[i], x[i - latency], "bypassed: the aligned input, gain ignored, at {i}");
+        }
+        let largest_step = y[latency + 1..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+        assert!(largest_step < 0.01, "the switch is a crossfade: largest step {largest_step}");
+    }
+}
+
+#[test]
+fn state_round_trips_every_parameter_exactly() {
+    let mut original = AffettoInstance::new();
+    let ids = original.param_ids();
+    let mix = original.text_to_value(ids.mix, "37.5");
+    let gain = original.text_to_value(ids.output_gain, "-7.25");
+    original.set_params_inactive(&[(ids.mix, mix), (ids.output_gain, gain), (ids.bypass, 1.0)]);
+    let saved = original.save_state();
+
+    let mut restored = AffettoInstance::new();
+    assert!(restored.load_state(&saved), "a saved state loads");
+    for id in [ids.mix, ids.output_gain, ids.bypass] {
+        assert_eq!(restored.param_value(id), original.param_value(id), "parameter {id:?}");
+    }
+    assert_eq!(restored.param_value(ids.bypass), 1.0);
+    assert_eq!(restored.save_state(), saved, "saving again gives the same bytes");
+}
+
+#[test]
+fn garbage_state_is_refused_and_defaults_remain() {
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let defaults: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass].map(|id| plugin.param_value(id)).to_vec();
+    let valid = plugin.save_state();
+    for garbage in [&b""[..], &valid[..valid.len() / 2], b"\x00\xff not a state \x13\x37"] {
+        assert!(!plugin.load_state(garbage), "refused: {garbage:?}");
+        let now: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass].map(|id| plugin.param_value(id)).to_vec();
+        assert_eq!(now, defaults);
+    }
+    // And the instance still works.
+    plugin.activate(48_000.0, 64);
+    let input = impulse_over_noise(2, 4096, 3);
+    let output = plugin.process_signal(&input, 64, &[], true);
+    assert_pure_delay(&input, &output, plugin.latency_samples() as usize, "after garbage state");
+}
+
+#[test]
+fn survives_deactivate_reactivate_and_reset_cycles() {
+    let mut plugin = AffettoInstance::new();
+    for cycle in 0..24 {
+        let sample_rate_hz = SAMPLE_RATES_HZ[cycle % 3];
+        let block = BLOCK_SIZES[cycle % 5].max(32);
+        let activation = plugin.activate(sample_rate_hz, block);
+        let input = impulse_over_noise(2, 4096, cycle as u32 + 1);
+        let _warm_up = plugin.process_signal(&input, block, &[], cycle % 2 == 0);
+        if cycle % 3 == 0 {
+            plugin.reset();
+        }
+        let output = plugin.process_signal(&input, block, &[], cycle % 2 == 1);
+        let context = format!("cycle {cycle}");
+        assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, &context);
+        plugin.deactivate();
+    }
+}
