@@ -52,7 +52,8 @@ impl RenderReport {
 /// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
 pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
     let started = Instant::now();
-    let mut input = WavInput::open(&job.input)?;
+    let input = WavInput::open(&job.input)?;
+    let input_frames = input.frames;
     if same_file(&job.input, &job.output) {
         bail!("{} is the input; choose another output file", job.output.display());
     }
@@ -61,8 +62,18 @@ pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
         spec.sample_format = format;
         spec.bits_per_sample = bits;
     }
-    let mut output = WavOutput::create(&job.output, spec)?;
+    let output = WavOutput::create(&job.output, spec)?;
+    let result = stream(job, input, output, spec, controls);
+    if result.is_err() {
+        // A half-written file would look like a finished render in a file browser.
+        let _ = std::fs::remove_file(&job.output);
+    }
+    let latency_samples = result?;
+    Ok(RenderReport { spec, frames: input_frames, latency_samples, elapsed: started.elapsed() })
+}
 
+/// Streams the whole input through a new engine into `output`; returns the compensated latency.
+fn stream(job: &RenderJob, mut input: WavInput, mut output: WavOutput, spec: WavSpec, controls: &Controls) -> Result<u32> {
     let channels = spec.channels as usize;
     let mut engine = Engine::new(channels);
     engine.prepare(spec.sample_rate as f32, job.block_frames);
@@ -91,7 +102,7 @@ pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
     }
     progress.finish_and_clear();
     output.finalize()?;
-    Ok(RenderReport { spec, frames: input.frames, latency_samples: latency as u32, elapsed: started.elapsed() })
+    Ok(latency as u32)
 }
 
 fn progress_bar(job: &RenderJob, frames: u64, sample_rate: u32) -> ProgressBar {

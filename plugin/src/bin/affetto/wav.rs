@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
@@ -12,6 +12,8 @@ use rand_pcg::Pcg32;
 /// A WAV file opened for block-wise reading.
 pub struct WavInput {
     reader: WavReader<BufReader<File>>,
+    /// For error messages.
+    path: PathBuf,
     pub spec: WavSpec,
     /// Length in frames (samples per channel).
     pub frames: u64,
@@ -38,7 +40,7 @@ impl WavInput {
             bail!("{}: {} channels; Affetto takes mono or stereo", path.display(), spec.channels);
         }
         let frames = reader.duration() as u64;
-        Ok(Self { reader, spec, frames })
+        Ok(Self { reader, path: path.to_owned(), spec, frames })
     }
 
     /// Reads up to `max_frames` frames into `channels[channel][frame]`; returns how many it read
@@ -46,6 +48,7 @@ impl WavInput {
     pub fn read_block(&mut self, channels: &mut [Vec<f32>], max_frames: usize) -> Result<usize> {
         let channel_count = self.spec.channels as usize;
         let wanted = max_frames * channel_count;
+        let corrupt = || format!("{}: truncated or corrupt WAV data", self.path.display());
         let mut index = 0;
         let mut store = |value: f32| {
             channels[index % channel_count][index / channel_count] = value;
@@ -54,13 +57,13 @@ impl WavInput {
         match self.spec.sample_format {
             SampleFormat::Float => {
                 for sample in self.reader.samples::<f32>().take(wanted) {
-                    store(sample.context("truncated or corrupt WAV data")?);
+                    store(sample.with_context(corrupt)?);
                 }
             }
             SampleFormat::Int => {
                 let scale = 1.0 / (1u64 << (self.spec.bits_per_sample - 1)) as f32;
                 for sample in self.reader.samples::<i32>().take(wanted) {
-                    store(sample.context("truncated or corrupt WAV data")? as f32 * scale);
+                    store(sample.with_context(corrupt)? as f32 * scale);
                 }
             }
         }
