@@ -104,7 +104,6 @@ impl ClapPlugin for Affetto {
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::AudioEffect,
         ClapFeature::PitchCorrection,
-        ClapFeature::PitchShifter,
         ClapFeature::Mono,
         ClapFeature::Stereo,
     ];
