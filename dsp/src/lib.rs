@@ -5,6 +5,7 @@
 
 mod dry_wet;
 mod engine;
+pub mod pitch;
 mod ramp;
 mod safety;
 pub mod synth;

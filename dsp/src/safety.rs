@@ -19,13 +19,14 @@ const DENORMAL_FLOOR: f32 = 1e-30;
 /// Replaces NaN with 0, clamps to ±[`INPUT_CEILING`] and flushes denormals, in place.
 pub fn sanitize_input(samples: &mut [f32]) {
     for sample in samples {
-        let x = *sample;
-        *sample = if x.is_nan() || x.abs() < DENORMAL_FLOOR {
-            0.0
-        } else {
-            x.clamp(-INPUT_CEILING, INPUT_CEILING)
-        };
+        *sample = sanitize_sample(*sample);
     }
+}
+
+/// [`sanitize_input`] for one sample.
+#[inline]
+pub fn sanitize_sample(x: f32) -> f32 {
+    if x.is_nan() || x.abs() < DENORMAL_FLOOR { 0.0 } else { x.clamp(-INPUT_CEILING, INPUT_CEILING) }
 }
 
 /// Clamps to ±[`OUTPUT_CEILING`] and maps any NaN to 0, in place.

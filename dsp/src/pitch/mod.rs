@@ -1,0 +1,163 @@
+//! Streaming F0 and voicing analysis at a 5 ms hop, for voices from 60 to 1000 Hz.
+//!
+//! Host audio is band-limited and decimated ([`decimator`]), framed every 5 ms, analysed with
+//! YIN plus pYIN-style candidate probabilities ([`yin`], SIMD hot loop in [`kernels`]), and
+//! decoded across frames by a Viterbi search ([`decoder`]) that removes octave errors. Live mode
+//! decides each frame as soon as its window is complete; Studio mode waits a fixed number of
+//! frames for the decoder's look-ahead.
+
+mod decimator;
+mod decoder;
+pub mod kernels;
+mod yin;
+
+use decimator::Decimator;
+use decoder::PitchPathDecoder;
+use yin::YinEstimator;
+
+use crate::safety::sanitize_sample;
+
+/// Analysis hop: one frame every 5 ms.
+pub const HOP_S: f64 = 0.005;
+pub const MIN_F0_HZ: f32 = 60.0;
+pub const MAX_F0_HZ: f32 = 1000.0;
+
+/// Frames the Studio decoder looks ahead before deciding (80 ms): long enough to outvote an
+/// octave error lasting a few frames, short enough for the 250 ms Studio budget.
+const STUDIO_LOOKAHEAD_FRAMES: usize = 16;
+
+/// How far to look ahead, traded against latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalysisMode {
+    /// Causal: each frame is decided when its window is complete (for monitoring while singing).
+    Live,
+    /// Decided with [`STUDIO_LOOKAHEAD_FRAMES`] of look-ahead (for mixing; the host compensates).
+    Studio,
+}
+
+/// The analysis of one 5 ms frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PitchFrame {
+    /// Frame number since the last reset; the frame describes the input around
+    /// `index × HOP_S` seconds.
+    pub index: u64,
+    /// 0 when the frame is decided unvoiced.
+    pub f0_hz: f32,
+    /// Probability that the frame is voiced, from the candidate model (before decoding).
+    pub voicing_probability: f32,
+    /// Mean square of the analysis window, dBFS.
+    pub energy_db: f32,
+}
+
+impl PitchFrame {
+    pub fn time_s(&self) -> f64 {
+        self.index as f64 * HOP_S
+    }
+
+    pub fn voiced(&self) -> bool {
+        self.f0_hz > 0.0
+    }
+}
+
+/// Streaming pitch tracker. `new` allocates; `process` and `reset` do not.
+pub struct PitchTracker {
+    decimator: Decimator,
+    /// Rate of the decimated signal the frames are cut from.
+    analysis_rate_hz: f64,
+    yin: YinEstimator,
+    decoder: PitchPathDecoder,
+    /// Decimated history, written twice (at `i` and `i + capacity`) so the latest
+    /// `capacity` samples are always one contiguous slice.
+    history: Vec<f32>,
+    capacity: usize,
+    /// Decimated samples received since the reset.
+    received: u64,
+    /// Next frame to analyse.
+    next_frame: u64,
+    /// Samples of a frame after its centre sample.
+    after_centre: usize,
+    /// Frames the decoder holds before deciding.
+    lookahead: usize,
+    /// Host-rate delay from an input sample to the decision of the frame centred on it.
+    latency_samples: usize,
+}
+
+impl PitchTracker {
+    pub fn new(sample_rate_hz: f32, mode: AnalysisMode) -> Self {
+        let decimator = Decimator::new(sample_rate_hz);
+        let analysis_rate_hz = sample_rate_hz as f64 / decimator.factor() as f64;
+        let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ);
+        let frame_len = yin.frame_len();
+        let after_centre = frame_len / 2;
+        let lookahead = match mode {
+            AnalysisMode::Live => 0,
+            AnalysisMode::Studio => STUDIO_LOOKAHEAD_FRAMES,
+        };
+        // The last sample of a frame arrives `after_centre` analysis samples after its centre, plus
+        // one decimation period in the worst case; the decoder then holds it `lookahead` hops.
+        let latency_s = (after_centre + 1) as f64 / analysis_rate_hz + lookahead as f64 * HOP_S;
+        let capacity = frame_len + 1;
+        Self {
+            decimator,
+            analysis_rate_hz,
+            yin,
+            decoder: PitchPathDecoder::new(lookahead),
+            history: vec![0.0; 2 * capacity],
+            capacity,
+            received: 0,
+            next_frame: 0,
+            after_centre,
+            lookahead,
+            latency_samples: (latency_s * sample_rate_hz as f64).ceil() as usize,
+        }
+    }
+
+    /// Delay, in host samples, from the input to the frame decision describing it.
+    pub fn latency_samples(&self) -> usize {
+        self.latency_samples
+    }
+
+    pub fn reset(&mut self) {
+        self.decimator.reset();
+        self.decoder.reset();
+        self.history.fill(0.0);
+        self.received = 0;
+        self.next_frame = 0;
+    }
+
+    /// Feeds mono host-rate samples; calls `on_frame` for every frame decided meanwhile, in order.
+    pub fn process(&mut self, samples: &[f32], mut on_frame: impl FnMut(&PitchFrame)) {
+        for &x in samples {
+            let Some(y) = self.decimator.push(sanitize_sample(x)) else { continue };
+            let slot = (self.received % self.capacity as u64) as usize;
+            self.history[slot] = y;
+            self.history[slot + self.capacity] = y;
+            self.received += 1;
+            if let Some(frame) = self.analyse_ready_frame() {
+                on_frame(&frame);
+            }
+        }
+    }
+
+    /// Analyses the next frame if the sample just received completes its window; returns the
+    /// decision that releases (in Studio mode, the frame `lookahead` hops earlier).
+    fn analyse_ready_frame(&mut self) -> Option<PitchFrame> {
+        let centre = (self.next_frame as f64 * HOP_S * self.analysis_rate_hz).round() as u64;
+        if centre + self.after_centre as u64 >= self.received {
+            return None;
+        }
+        // The frame is the newest `frame_len` samples; before time 0 the history holds the
+        // silence it was reset to, so the first frames see leading zeros.
+        let frame_len = self.yin.frame_len();
+        let frame_start = (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
+        let candidates = self.yin.estimate(&self.history[frame_start..frame_start + frame_len]);
+        self.next_frame += 1;
+        let decided = self.decoder.push(&candidates)?;
+        Some(PitchFrame {
+            index: self.next_frame - 1 - self.lookahead as u64,
+            f0_hz: decided.f0_hz,
+            voicing_probability: decided.voicing_probability,
+            energy_db: decided.energy_db,
+        })
+    }
+}

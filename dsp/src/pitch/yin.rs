@@ -1,0 +1,211 @@
+//! One frame of YIN (de Cheveigné & Kawahara 2002) with pYIN-style candidate probabilities
+//! (Mauch & Dixon 2014): every dip of the normalised difference function that some plausible
+//! threshold would pick becomes a candidate, weighted by how likely that threshold is.
+
+use super::kernels::{DifferenceKernel, best_difference_kernel};
+
+/// Most pitch candidates kept per frame; real frames rarely have more than three.
+pub const MAX_CANDIDATES: usize = 6;
+
+/// Frames quieter than this (mean square, dBFS) are silence: no candidates at all.
+const SILENCE_FLOOR_DB: f32 = -70.0;
+
+/// Threshold grid of the candidate model: 0.01, 0.02, … 1.00.
+const THRESHOLD_STEPS: usize = 100;
+
+/// Shape of the Beta prior over YIN thresholds: mean α/(α+β) = 0.15, the middle of pYIN's
+/// published choices (0.1–0.2); the lower 0.1 left glides between legato notes, whose period
+/// changes within the window, unvoiced.
+const THRESHOLD_PRIOR_ALPHA: f32 = 2.0;
+const THRESHOLD_PRIOR_BETA: f32 = 11.33;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Candidate {
+    pub f0_hz: f32,
+    /// Share of the threshold prior that picks this candidate; the shares of a frame sum to
+    /// its voicing probability.
+    pub probability: f32,
+}
+
+/// What one analysis frame offers the decoder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameCandidates {
+    pub candidates: [Candidate; MAX_CANDIDATES],
+    pub count: usize,
+    /// Probability that the frame is voiced: the total mass of its candidates.
+    pub voicing_probability: f32,
+    /// Mean square of the integration window, in dBFS.
+    pub energy_db: f32,
+}
+
+impl FrameCandidates {
+    pub fn voiced(&self) -> &[Candidate] {
+        &self.candidates[..self.count]
+    }
+}
+
+pub struct YinEstimator {
+    /// Rate of the frames given to `estimate` (the decimated analysis rate).
+    sample_rate_hz: f32,
+    /// Integration window `W` of the difference function.
+    window: usize,
+    /// Smallest and largest lag searched: the periods of the highest and lowest F0.
+    min_lag: usize,
+    max_lag: usize,
+    /// `d(τ)` for τ in 0..=max_lag.
+    difference: Vec<f32>,
+    /// Cumulative-mean-normalised `d'(τ)`.
+    normalized: Vec<f32>,
+    kernel: DifferenceKernel,
+    /// `cumulative_prior[i]`: prior mass of thresholds ≤ (i + 1) / 100.
+    cumulative_prior: [f32; THRESHOLD_STEPS],
+}
+
+impl YinEstimator {
+    /// Frames must be `window + max_lag` samples long (see [`Self::frame_len`]).
+    pub fn new(sample_rate_hz: f32, min_f0_hz: f32, max_f0_hz: f32) -> Self {
+        // 5 % below the highest F0's period, so that a dip at `max_f0_hz` is an interior minimum
+        // and a d' that merely rises from the range's start (step responses, clicks) is not.
+        let min_lag = ((sample_rate_hz / (1.05 * max_f0_hz)).floor() as usize).max(2);
+        let max_lag = (sample_rate_hz / min_f0_hz).ceil() as usize + 1;
+        // One period of the lowest F0: the shortest window that still sees a whole cycle.
+        let window = max_lag;
+        Self {
+            sample_rate_hz,
+            window,
+            min_lag,
+            max_lag,
+            difference: vec![0.0; max_lag + 2],
+            normalized: vec![0.0; max_lag + 2],
+            kernel: best_difference_kernel(),
+            cumulative_prior: cumulative_beta_prior(),
+        }
+    }
+
+    /// Samples each frame spans: the window plus the largest lag (+1 for the refinement).
+    pub fn frame_len(&self) -> usize {
+        self.window + self.max_lag + 1
+    }
+
+    pub fn estimate(&mut self, frame: &[f32]) -> FrameCandidates {
+        let mut result = FrameCandidates::default();
+        let window = &frame[..self.window];
+        let window_energy = window.iter().map(|x| x * x).sum::<f32>();
+        let mean_square = window_energy / self.window as f32;
+        result.energy_db = 10.0 * (mean_square + 1e-12).log10();
+        if result.energy_db < SILENCE_FLOOR_DB {
+            return result;
+        }
+
+        (self.kernel)(frame, self.window, &mut self.difference);
+        // Differences below a millionth of the window's energy are rounding noise of a constant
+        // signal (DC, held clipping), not a period.
+        let noise_floor = 1e-6 * window_energy;
+        cumulative_mean_normalized_difference(&self.difference, noise_floor, &mut self.normalized);
+
+        // Dips in increasing lag; a dip is taken by every threshold between its own depth and the
+        // depth of the deepest earlier dip (those thresholds stop at the earlier dip instead).
+        let mut deepest_earlier = 1.0f32;
+        let mut tau = self.min_lag + 1;
+        while tau < self.max_lag && result.count < MAX_CANDIDATES {
+            let d = self.normalized[tau];
+            let is_dip = d < self.normalized[tau - 1] && d <= self.normalized[tau + 1];
+            if is_dip && d < deepest_earlier {
+                let probability = self.prior_mass(d, deepest_earlier);
+                deepest_earlier = d;
+                if probability > 1e-4 {
+                    let period = tau as f32 + parabolic_offset(&self.difference[tau - 1..=tau + 1]);
+                    result.candidates[result.count] = Candidate { f0_hz: self.sample_rate_hz / period, probability };
+                    result.count += 1;
+                    result.voicing_probability += probability;
+                }
+            }
+            tau += 1;
+        }
+        result
+    }
+
+    /// Prior mass of thresholds in `(low, high]`.
+    fn prior_mass(&self, low: f32, high: f32) -> f32 {
+        let cumulative = |x: f32| {
+            let steps = (x * THRESHOLD_STEPS as f32).floor() as usize;
+            if steps == 0 { 0.0 } else { self.cumulative_prior[steps.min(THRESHOLD_STEPS) - 1] }
+        };
+        (cumulative(high) - cumulative(low)).max(0.0)
+    }
+}
+
+/// `d'(τ) = d(τ) · τ / Σ_{j=1..τ} d(j)`, `d'(0) = 1` (YIN eq. 8). Where the mean difference so far
+/// is below `noise_floor` the frame has no variation to speak of (silence, DC) and `d'` reads 1:
+/// no dips, unvoiced.
+pub fn cumulative_mean_normalized_difference(difference: &[f32], noise_floor: f32, normalized: &mut [f32]) {
+    normalized[0] = 1.0;
+    let mut running_sum = 0.0f32;
+    for tau in 1..difference.len() {
+        running_sum += difference[tau];
+        let varies = running_sum > noise_floor * tau as f32 && running_sum > 0.0;
+        normalized[tau] = if varies { difference[tau] * tau as f32 / running_sum } else { 1.0 };
+    }
+}
+
+/// Offset of the vertex of the parabola through three equally spaced points, in −1..1.
+pub fn parabolic_offset(points: &[f32]) -> f32 {
+    let (left, centre, right) = (points[0], points[1], points[2]);
+    let curvature = left - 2.0 * centre + right;
+    if curvature <= 1e-20 { 0.0 } else { (0.5 * (left - right) / curvature).clamp(-1.0, 1.0) }
+}
+
+fn cumulative_beta_prior() -> [f32; THRESHOLD_STEPS] {
+    let mut weights = [0.0f32; THRESHOLD_STEPS];
+    for (i, w) in weights.iter_mut().enumerate() {
+        let s = (i + 1) as f32 / THRESHOLD_STEPS as f32 - 0.5 / THRESHOLD_STEPS as f32;
+        *w = s.powf(THRESHOLD_PRIOR_ALPHA - 1.0) * (1.0 - s).powf(THRESHOLD_PRIOR_BETA - 1.0);
+    }
+    let total: f32 = weights.iter().sum();
+    let mut cumulative = [0.0f32; THRESHOLD_STEPS];
+    let mut running = 0.0;
+    for (c, w) in cumulative.iter_mut().zip(weights) {
+        running += w / total;
+        *c = running;
+    }
+    cumulative
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sawtooth(f0_hz: f32, sample_rate_hz: f32, len: usize) -> Vec<f32> {
+        (0..len).map(|i| 0.5 * ((f0_hz * i as f32 / sample_rate_hz).fract() - 0.5)).collect()
+    }
+
+    #[test]
+    fn finds_the_period_of_harmonic_tones_across_the_range() {
+        let rate = 16_000.0;
+        let mut yin = YinEstimator::new(rate, 60.0, 1000.0);
+        for f0 in [62.0, 98.0, 147.5, 220.0, 440.0, 700.0, 990.0] {
+            let frame = sawtooth(f0, rate, yin.frame_len());
+            let result = yin.estimate(&frame);
+            let best = result.voiced().iter().max_by(|a, b| a.probability.total_cmp(&b.probability)).unwrap();
+            let cents = 1200.0 * (best.f0_hz / f0).log2();
+            assert!(cents.abs() < 10.0, "{f0} Hz read as {} Hz", best.f0_hz);
+            assert!(result.voicing_probability > 0.9, "{f0} Hz voicing {}", result.voicing_probability);
+        }
+    }
+
+    #[test]
+    fn silence_dc_and_noise_are_unvoiced() {
+        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0);
+        let n = yin.frame_len();
+        assert_eq!(yin.estimate(&vec![0.0; n]).voicing_probability, 0.0);
+        assert_eq!(yin.estimate(&vec![0.9; n]).voicing_probability, 0.0);
+        let mut state = 99u32;
+        let noise: Vec<f32> = (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect();
+        assert!(yin.estimate(&noise).voicing_probability < 0.2);
+    }
+}
