@@ -2,6 +2,7 @@
 
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
+use crate::pitch::{AnalysisMode, PitchFrame, PitchTracker};
 use crate::ramp::LinearRamp;
 use crate::safety::{clamp_output, sanitize_input};
 
@@ -20,6 +21,8 @@ const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (8_000.0, 768_000.0);
 const MIX_RAMP_S: f32 = 0.020;
 const GAIN_RAMP_S: f32 = 0.020;
 const BYPASS_RAMP_S: f32 = 0.010;
+/// Crossfade between the old and new alignment when the mode changes the latency.
+const LATENCY_CROSSFADE_S: f32 = 0.010;
 
 /// What the user controls, as targets: the engine glides to them without clicks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,11 +33,13 @@ pub struct Controls {
     pub output_gain_db: f32,
     /// When set, the output is the latency-aligned input and nothing else.
     pub bypass: bool,
+    /// Live (causal, low latency) or Studio (look-ahead) analysis; the latency follows it.
+    pub mode: AnalysisMode,
 }
 
 impl Default for Controls {
     fn default() -> Self {
-        Self { mix_fraction: 1.0, output_gain_db: 0.0, bypass: false }
+        Self { mix_fraction: 1.0, output_gain_db: 0.0, bypass: false, mode: AnalysisMode::Live }
     }
 }
 
@@ -47,6 +52,7 @@ impl Controls {
             mix_fraction: finite_or(self.mix_fraction, default.mix_fraction).clamp(0.0, 1.0),
             output_gain_db: finite_or(self.output_gain_db, default.output_gain_db).clamp(-60.0, 30.0),
             bypass: self.bypass,
+            mode: self.mode,
         }
     }
 }
@@ -62,10 +68,19 @@ pub struct Engine {
     sample_rate_hz: f32,
     /// Longest chunk processed in one pass; `process` splits longer calls.
     max_block_samples: usize,
-    /// Delay from input to output, in samples, that the host must compensate. It is the sum of
-    /// the wet chain's stage latencies; the chain is still the identity, so it is 0 for now.
-    latency_samples: u32,
-    /// Dry path aligned to `latency_samples`, and the final mix.
+    /// Pitch analysis for each mode, both built in `prepare` so switching never allocates;
+    /// indexed by [`mode_index`]. Only the current mode's tracker runs.
+    trackers: [PitchTracker; 2],
+    mode: AnalysisMode,
+    /// Summed channels, the voice the trackers hear; `max_block_samples` long.
+    mono: Vec<f32>,
+    /// The most recent decided analysis frame.
+    latest_frame: Option<PitchFrame>,
+    /// Latency before the last mode change, crossfaded out by `latency_fade`.
+    previous_latency_samples: usize,
+    /// 1 → 0 after a mode change: weight of the old alignment tap.
+    latency_fade: LinearRamp,
+    /// Input aligned to the analysis (the latency the host compensates), and the final mix.
     dry_wet: DryWetMixer,
     mix_fraction: LinearRamp,
     /// Linear gain, ramped in the linear domain so a ramp never overshoots.
@@ -76,6 +91,14 @@ pub struct Engine {
     mix_curve: Vec<f32>,
     gain_curve: Vec<f32>,
     bypass_curve: Vec<f32>,
+    latency_fade_curve: Vec<f32>,
+}
+
+fn mode_index(mode: AnalysisMode) -> usize {
+    match mode {
+        AnalysisMode::Live => 0,
+        AnalysisMode::Studio => 1,
+    }
 }
 
 impl Engine {
@@ -87,7 +110,12 @@ impl Engine {
             channels: channels.clamp(1, MAX_CHANNELS),
             sample_rate_hz: 0.0,
             max_block_samples: 0,
-            latency_samples: 0,
+            trackers: [PitchTracker::new(48_000.0, AnalysisMode::Live), PitchTracker::new(48_000.0, AnalysisMode::Studio)],
+            mode: defaults.mode,
+            mono: Vec::new(),
+            latest_frame: None,
+            previous_latency_samples: 0,
+            latency_fade: LinearRamp::new(0.0),
             dry_wet: DryWetMixer::new(0, 0, 0),
             mix_fraction: LinearRamp::new(defaults.mix_fraction),
             output_gain: LinearRamp::new(db_to_gain(defaults.output_gain_db)),
@@ -95,6 +123,7 @@ impl Engine {
             mix_curve: Vec::new(),
             gain_curve: Vec::new(),
             bypass_curve: Vec::new(),
+            latency_fade_curve: Vec::new(),
         };
         engine.prepare(48_000.0, 1024);
         engine
@@ -107,8 +136,16 @@ impl Engine {
         self.sample_rate_hz =
             if sample_rate_hz.is_finite() { sample_rate_hz.clamp(min_rate, max_rate) } else { 48_000.0 };
         self.max_block_samples = max_block_samples.clamp(1, MAX_BLOCK_SAMPLES_LIMIT);
-        self.latency_samples = 0;
-        self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, self.latency_samples as usize);
+        self.trackers = [
+            PitchTracker::new(self.sample_rate_hz, AnalysisMode::Live),
+            PitchTracker::new(self.sample_rate_hz, AnalysisMode::Studio),
+        ];
+        let max_latency = self.trackers.iter().map(PitchTracker::latency_samples).max().unwrap_or(0);
+        self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, max_latency);
+        self.mono = vec![0.0; self.max_block_samples];
+        self.latency_fade.set_ramp_time(LATENCY_CROSSFADE_S, self.sample_rate_hz);
+        self.latency_fade.snap_to(0.0);
+        self.latency_fade_curve = vec![0.0; self.max_block_samples];
         self.mix_fraction.set_ramp_time(MIX_RAMP_S, self.sample_rate_hz);
         self.output_gain.set_ramp_time(GAIN_RAMP_S, self.sample_rate_hz);
         self.bypass_fraction.set_ramp_time(BYPASS_RAMP_S, self.sample_rate_hz);
@@ -122,14 +159,33 @@ impl Engine {
     pub fn reset(&mut self, controls: &Controls) {
         let controls = controls.sanitized();
         self.dry_wet.reset();
+        self.mode = controls.mode;
+        self.trackers.iter_mut().for_each(PitchTracker::reset);
+        self.latest_frame = None;
+        self.latency_fade.snap_to(0.0);
+        self.previous_latency_samples = self.latency();
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain.snap_to(db_to_gain(controls.output_gain_db));
         self.bypass_fraction.snap_to(if controls.bypass { 1.0 } else { 0.0 });
     }
 
-    /// Delay from input to output in samples, to be reported to the host.
+    /// Delay from input to output in samples, to be reported to the host: the current mode's
+    /// analysis latency, to which the audio is aligned.
     pub fn latency_samples(&self) -> u32 {
-        self.latency_samples
+        self.latency() as u32
+    }
+
+    fn latency(&self) -> usize {
+        self.trackers[mode_index(self.mode)].latency_samples()
+    }
+
+    pub fn mode(&self) -> AnalysisMode {
+        self.mode
+    }
+
+    /// The most recent analysis frame (F0, voicing, energy) decided by the current mode.
+    pub fn latest_pitch_frame(&self) -> Option<PitchFrame> {
+        self.latest_frame
     }
 
     pub fn channels(&self) -> usize {
@@ -149,6 +205,9 @@ impl Engine {
         self.mix_fraction.set_target(controls.mix_fraction);
         self.output_gain.set_target(db_to_gain(controls.output_gain_db));
         self.bypass_fraction.set_target(if controls.bypass { 1.0 } else { 0.0 });
+        if controls.mode != self.mode {
+            self.switch_mode(controls.mode);
+        }
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);
@@ -169,13 +228,40 @@ impl Engine {
         }
     }
 
+    /// Moves to another analysis mode: its tracker starts afresh and the alignment glides to its
+    /// latency. The host is told the new latency by whoever reports `latency_samples`.
+    fn switch_mode(&mut self, mode: AnalysisMode) {
+        self.previous_latency_samples = self.latency();
+        self.mode = mode;
+        self.trackers[mode_index(mode)].reset();
+        self.latest_frame = None;
+        self.latency_fade.snap_to(1.0);
+        self.latency_fade.set_target(0.0);
+    }
+
     /// One pass over at most `max_block_samples` samples.
     fn process_chunk(&mut self, channels: &mut [&mut [f32]]) {
         let n = channels[0].len();
         for channel in channels.iter_mut() {
             sanitize_input(channel);
         }
-        self.dry_wet.capture_dry(channels);
+
+        let mono = &mut self.mono[..n];
+        mono.copy_from_slice(channels[0]);
+        for channel in channels.iter().skip(1) {
+            mono.iter_mut().zip(channel.iter()).for_each(|(m, x)| *m += x);
+        }
+        let scale = 1.0 / channels.len() as f32;
+        mono.iter_mut().for_each(|m| *m *= scale);
+        let latest = &mut self.latest_frame;
+        self.trackers[mode_index(self.mode)].process(mono, |frame| *latest = Some(*frame));
+
+        self.latency_fade.fill(&mut self.latency_fade_curve[..n]);
+        let latency = self.latency();
+        self.dry_wet.capture_dry(channels, latency, self.previous_latency_samples, &self.latency_fade_curve[..n]);
+        // The wet chain starts from the input aligned with its analysis; resynthesis will replace
+        // this copy with the transformed voice.
+        self.dry_wet.copy_dry_into(channels);
 
         self.mix_fraction.fill(&mut self.mix_curve[..n]);
         self.output_gain.fill(&mut self.gain_curve[..n]);

@@ -11,6 +11,7 @@ mod safety;
 pub mod synth;
 
 pub use engine::{Controls, Engine, MAX_BLOCK_SAMPLES_LIMIT, MAX_CHANNELS};
+pub use pitch::{AnalysisMode, PitchFrame};
 pub use safety::{INPUT_CEILING, OUTPUT_CEILING};
 
 /// Converts decibels to a linear amplitude factor.

@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use affetto_dsp::{Controls, Engine, OUTPUT_CEILING};
+use affetto_dsp::{AnalysisMode, Controls, Engine, OUTPUT_CEILING, synth};
 
 /// Counts allocations made by a thread while it is inside [`allocations_during`].
 struct GuardedAllocator;
@@ -70,6 +70,7 @@ impl Noise {
             mix_fraction: self.next_unit(),
             output_gain_db: self.next_unit() * 48.0 - 24.0,
             bypass: self.next_unit() < 0.2,
+            mode: if self.next_unit() < 0.5 { AnalysisMode::Live } else { AnalysisMode::Studio },
         }
     }
 }
@@ -139,7 +140,7 @@ fn default_controls_give_the_input_delayed_by_the_reported_latency() {
 fn output_does_not_depend_on_the_block_size() {
     let mut noise = Noise(11);
     let signal: Vec<f32> = (0..30_000).map(|_| noise.next_unit() - 0.5).collect();
-    let controls = Controls { mix_fraction: 0.3, output_gain_db: -4.0, bypass: false };
+    let controls = Controls { mix_fraction: 0.3, output_gain_db: -4.0, ..Controls::default() };
     let reference = {
         let mut engine = Engine::new(1);
         engine.prepare(48_000.0, 8192);
@@ -215,11 +216,60 @@ fn bypass_and_gain_changes_never_click() {
         let controls = Controls {
             bypass: (i / 40) % 2 == 1,
             output_gain_db: if (i / 55) % 2 == 1 { -24.0 } else { 6.0 },
-            mix_fraction: 1.0,
+            ..Controls::default()
         };
         engine.process(&mut [chunk], &controls);
     }
     let largest_step = output.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
     // +6 dB doubles the sine's own slope; a hard switch would jump by up to 0.8 × 2.
     assert!(largest_step < 2.0 * natural_step * 1.1, "largest step {largest_step}, natural {natural_step}");
+}
+
+#[test]
+fn a_mode_change_moves_the_latency_without_a_click() {
+    let sample_rate_hz = 48_000.0;
+    let signal: Vec<f32> =
+        (0..96_000).map(|i| 0.8 * (std::f32::consts::TAU * 220.0 * i as f32 / sample_rate_hz).sin()).collect();
+    let mut engine = Engine::new(1);
+    engine.prepare(sample_rate_hz, 128);
+    engine.reset(&Controls::default());
+    let live_latency = engine.latency_samples() as usize;
+    let studio = Controls { mode: AnalysisMode::Studio, ..Controls::default() };
+    let mut output = signal.clone();
+    let switch_block = 200;
+    for (i, chunk) in output.chunks_mut(128).enumerate() {
+        let controls = if i < switch_block { Controls::default() } else { studio };
+        engine.process(&mut [chunk], &controls);
+    }
+    let studio_latency = engine.latency_samples() as usize;
+    assert!(studio_latency > live_latency, "Studio looks ahead: {studio_latency} vs {live_latency}");
+    assert!(live_latency as f32 <= 0.020 * sample_rate_hz, "Live within 20 ms: {live_latency}");
+    assert!(studio_latency as f32 <= 0.250 * sample_rate_hz, "Studio within 250 ms: {studio_latency}");
+
+    let natural_step = 0.8 * std::f32::consts::TAU * 220.0 / sample_rate_hz;
+    let largest_step = output.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+    assert!(largest_step < 1.5 * natural_step, "largest step {largest_step}, natural {natural_step}");
+    let settled = switch_block * 128 + 480;
+    for i in settled..output.len() {
+        assert!((output[i] - signal[i - studio_latency]).abs() < 1e-6, "aligned to the new latency at {i}");
+    }
+}
+
+#[test]
+fn the_engine_analyses_what_it_plays() {
+    let voice = synth::render(&synth::Phrase::sung(vec![synth::Note::new(57.0, 1.0, synth::Vowel::A)]), 44_100, 2);
+    for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
+        let mut engine = Engine::new(2);
+        engine.prepare(44_100.0, 512);
+        let controls = Controls { mode, ..Controls::default() };
+        engine.reset(&controls);
+        let mut left = voice.samples[..30_000].to_vec();
+        let mut right = left.clone();
+        for (l, r) in left.chunks_mut(512).zip(right.chunks_mut(512)) {
+            engine.process(&mut [l, r], &controls);
+        }
+        let frame = engine.latest_pitch_frame().expect("frames were decided");
+        let truth = voice.frames[frame.index as usize];
+        assert!((1200.0 * (frame.f0_hz / truth.f0_hz).log2()).abs() < 10.0, "{mode:?}: {frame:?} vs {truth:?}");
+    }
 }

@@ -70,6 +70,8 @@ impl Plugin for Affetto {
         let channels = audio_io_layout.main_output_channels.map_or(1, NonZeroU32::get) as usize;
         self.engine = Engine::new(channels);
         self.engine.prepare(buffer_config.sample_rate, buffer_config.max_buffer_size as usize);
+        // The latency depends on the mode, which may just have been restored from a preset.
+        self.engine.reset(&self.params.controls());
         context.set_latency_samples(self.engine.latency_samples());
         true
     }
@@ -87,9 +89,9 @@ impl Plugin for Affetto {
         // With sample-accurate automation the wrapper splits the host block at every parameter
         // event, so reading the values here starts each glide on the event's own sample.
         self.engine.process(buffer.as_slice(), &self.params.controls());
-        // The engine's latency can only change in `prepare` today; reporting it every block keeps
-        // that true once modes switch latency at run time (the wrapper only calls the host when
-        // the value differs).
+        // A mode change moves the latency mid-stream; the wrapper tells the host (CLAP: restart
+        // request, then `latency.changed()` on reactivation; VST3: restartComponent with the
+        // latency flag) only when the value differs.
         context.set_latency_samples(self.engine.latency_samples());
         ProcessStatus::Normal
     }

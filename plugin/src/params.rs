@@ -1,7 +1,18 @@
 //! The parameters hosts see, automate and save, and their mapping to the engine's controls.
 
-use affetto_dsp::Controls;
+use affetto_dsp::{AnalysisMode, Controls};
 use nice_plug::prelude::*;
+
+/// The analysis mode as the host shows it.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Causal analysis, ≈ 17 ms latency: for monitoring while singing.
+    #[id = "live"]
+    Live,
+    /// Look-ahead analysis, ≈ 100 ms latency (hosts compensate it): for mixing.
+    #[id = "studio"]
+    Studio,
+}
 
 /// Every automatable control of Affetto. Parameter ids are part of saved projects and automation
 /// lanes: never rename one.
@@ -18,6 +29,11 @@ pub struct AffettoParams {
     /// Host-visible bypass: the output becomes the latency-aligned input, crossfaded.
     #[id = "bypass"]
     pub bypass: BoolParam,
+
+    /// Live or Studio analysis. Changing it changes the latency, which makes hosts restart
+    /// processing, so it is not automatable.
+    #[id = "mode"]
+    pub mode: EnumParam<Mode>,
 }
 
 impl Default for AffettoParams {
@@ -34,6 +50,7 @@ impl Default for AffettoParams {
             .with_unit(" dB")
             .with_step_size(0.01),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            mode: EnumParam::new("Mode", Mode::Live).non_automatable(),
         }
     }
 }
@@ -46,6 +63,10 @@ impl AffettoParams {
             mix_fraction: self.mix_percent.value() / 100.0,
             output_gain_db: self.output_gain_db.value(),
             bypass: self.bypass.value(),
+            mode: match self.mode.value() {
+                Mode::Live => AnalysisMode::Live,
+                Mode::Studio => AnalysisMode::Studio,
+            },
         }
     }
 }

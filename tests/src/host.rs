@@ -105,6 +105,7 @@ pub struct ParamIds {
     pub mix: ClapId,
     pub output_gain: ClapId,
     pub bypass: ClapId,
+    pub mode: ClapId,
 }
 
 /// What activation told the host.
@@ -130,6 +131,14 @@ struct ProcessBuffers {
     output_events: EventBuffer,
 }
 
+/// The loaded bundle, shared by every instance of the test process and never unloaded: a DAW
+/// loads a plugin library once too, and unloading it under a live instance on another thread
+/// would pull the code out from under it.
+fn plugin_entry() -> &'static PluginEntry {
+    static ENTRY: OnceLock<PluginEntry> = OnceLock::new();
+    ENTRY.get_or_init(|| unsafe { PluginEntry::load(plugin_bundle()) }.expect("the bundle loads as a CLAP entry"))
+}
+
 /// One Affetto instance in the test host.
 pub struct AffettoInstance {
     processor: Option<StartedPluginAudioProcessor<TestHost>>,
@@ -143,8 +152,7 @@ pub struct AffettoInstance {
 impl AffettoInstance {
     /// Loads the bundle and instantiates Affetto (stereo layout, the plugin's default).
     pub fn new() -> Self {
-        let bundle = plugin_bundle();
-        let entry = unsafe { PluginEntry::load(bundle) }.expect("the bundle loads as a CLAP entry");
+        let entry = plugin_entry();
         let factory = entry.get_plugin_factory().expect("the bundle has a plugin factory");
         let id = CString::new(AFFETTO_CLAP_ID).unwrap();
         assert!(
@@ -155,7 +163,7 @@ impl AffettoInstance {
         let instance = PluginInstance::<TestHost>::new(
             |_| HostShared::default(),
             |_| HostMainThread { latency_changed_calls: Cell::new(0), dirty_marks: Cell::new(0) },
-            &entry,
+            entry,
             &id,
             &host_info,
         )
@@ -259,7 +267,7 @@ impl AffettoInstance {
                 .map(|(id, _)| id)
                 .unwrap_or_else(|| panic!("no parameter named {name}"))
         };
-        ParamIds { mix: find("Mix"), output_gain: find("Output Gain"), bypass: find("Bypass") }
+        ParamIds { mix: find("Mix"), output_gain: find("Output Gain"), bypass: find("Bypass"), mode: find("Mode") }
     }
 
     pub fn param_value(&mut self, id: ClapId) -> f64 {

@@ -55,10 +55,16 @@ fn assert_pure_delay(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, co
 #[test]
 fn output_is_the_input_delayed_by_the_reported_latency_everywhere() {
     let mut plugin = AffettoInstance::new();
+    let mut previous_latency = plugin.latency_samples();
+    let mut latency_changes = 0;
     for sample_rate_hz in SAMPLE_RATES_HZ {
         for block in BLOCK_SIZES {
             for in_place in [false, true] {
                 let activation = plugin.activate(sample_rate_hz, block);
+                if activation.reported_latency_samples != previous_latency {
+                    latency_changes += 1;
+                    previous_latency = activation.reported_latency_samples;
+                }
                 let frames = (3 * block).max(4096);
                 let input = impulse_over_noise(2, frames, block as u32);
                 let output = plugin.process_signal(&input, block, &[], in_place);
@@ -68,9 +74,49 @@ fn output_is_the_input_delayed_by_the_reported_latency_everywhere() {
             }
         }
     }
-    // The latency never changed, so the plugin must not have disturbed the host about it.
-    assert_eq!(plugin.latency_changed_calls(), 0);
-    assert_eq!(plugin.restart_requests(), 0);
+    // The latency is a fixed time, so it changes (in samples) with the sample rate, and
+    // `latency.get()` is right straight after each activation (checked on the output above).
+    // CLAP would have the plugin call `latency.changed()` inside that activation. nice-plug 0.4.2
+    // instead announces a latency set in `Plugin::activate` after it: one restart request, then
+    // `changed()` during the next activation. Hosts that read the latency after activating (as
+    // CLAP asks) compensate correctly; the restart is spurious. Pinned here so a framework change
+    // in either direction is noticed.
+    assert_eq!(plugin.latency_changed_calls(), latency_changes);
+    assert_eq!(plugin.restart_requests(), latency_changes);
+}
+
+#[test]
+fn a_mode_change_reaches_the_host_as_a_latency_change() {
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let studio = plugin.text_to_value(ids.mode, "Studio");
+    for sample_rate_hz in SAMPLE_RATES_HZ {
+        let live = plugin.activate(sample_rate_hz, 256).reported_latency_samples;
+        assert!(live > 0 && (live as f64) < 0.020 * sample_rate_hz, "Live latency {live} at {sample_rate_hz} Hz");
+        let input = impulse_over_noise(2, 4096, 5);
+        let restarts_before = plugin.restart_requests();
+        plugin.process_signal(&input, 256, &[(300, ids.mode, studio)], true);
+
+        // CLAP: latency may only change while inactive, so the plugin asks for a restart...
+        assert_eq!(plugin.restart_requests(), restarts_before + 1, "restart requested at {sample_rate_hz} Hz");
+        let changed_before = plugin.latency_changed_calls();
+        plugin.deactivate();
+        // ...and on reactivation tells the host that the latency changed.
+        let activation = plugin.activate(sample_rate_hz, 256);
+        assert_eq!(plugin.latency_changed_calls(), changed_before + 1, "latency.changed() at {sample_rate_hz} Hz");
+        let studio_latency = activation.reported_latency_samples;
+        assert!(studio_latency > live && (studio_latency as f64) < 0.250 * sample_rate_hz, "Studio latency {studio_latency}");
+
+        // And what it reports is what the output shows.
+        let input = impulse_over_noise(2, 16_384, 6);
+        let output = plugin.process_signal(&input, 256, &[], false);
+        assert_pure_delay(&input, &output, studio_latency as usize, &format!("Studio at {sample_rate_hz} Hz"));
+
+        // Back to Live for the next rate.
+        let live_value = plugin.text_to_value(ids.mode, "Live");
+        plugin.process_signal(&input[..1].iter().chain(&input[1..]).cloned().collect::<Vec<_>>(), 256, &[(0, ids.mode, live_value)], false);
+        plugin.deactivate();
+    }
 }
 
 #[test]
@@ -95,20 +141,21 @@ fn gain_automation_starts_on_the_events_sample() {
     let latency = activation.reported_latency_samples as usize;
 
     let level = 0.25f32;
-    let input = vec![vec![level; 4096]; 2];
-    let event_at = 700; // inside the second block, at offset 188
+    let input = vec![vec![level; 6144]; 2];
+    let event_at = 2000; // inside the fourth block, at offset 464, after the latency has passed
     let output = plugin.process_signal(&input, 512, &[(event_at, ids.output_gain, minus_6_db)], false);
 
     let target = level * 10f32.powf(-6.0 / 20.0);
     let ramp_samples = 960; // the engine's 20 ms gain glide at 48 kHz
-    let change_at = event_at + latency;
+    // Output controls act on the output stream at the event's own sample, as the host sees it.
+    let change_at = event_at;
     for channel in &output {
         assert!(channel[latency..change_at].iter().all(|&v| v == level), "unchanged before the event");
         assert!(channel[change_at] < level, "the glide starts on the event's sample");
         assert!(channel[change_at] > target, "and glides rather than jumps");
         let settled = &channel[change_at + ramp_samples..];
         assert!(settled.iter().all(|&v| (v - target).abs() < 1e-6), "reaches -6 dB after the glide");
-        let largest_step = channel.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+        let largest_step = channel[latency..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
         assert!(largest_step < 1e-3, "no click: largest step {largest_step}");
     }
 }
@@ -131,7 +178,7 @@ fn bypass_crossfades_to_the_aligned_input_without_output_gain() {
         for i in (latency + 100)..4800 {
             assert!((y[i] - gain * x[i - latency]).abs() < 1e-6, "engaged: -12 dB at {i}");
         }
-        for i in (4800 + latency + 480)..9600 {
+        for i in (4800 + 480)..9600 {
             assert_eq!(y[i], x[i - latency], "bypassed: the aligned input, gain ignored, at {i}");
         }
         let largest_step = y[latency + 1..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
@@ -182,14 +229,27 @@ fn survives_deactivate_reactivate_and_reset_cycles() {
         let sample_rate_hz = SAMPLE_RATES_HZ[cycle % 3];
         let block = BLOCK_SIZES[cycle % 5].max(32);
         let activation = plugin.activate(sample_rate_hz, block);
-        let input = impulse_over_noise(2, 4096, cycle as u32 + 1);
-        let _warm_up = plugin.process_signal(&input, block, &[], cycle % 2 == 0);
-        if cycle % 3 == 0 {
+        let latency = activation.reported_latency_samples as usize;
+        let warm_up = impulse_over_noise(2, 4096, cycle as u32 + 1);
+        plugin.process_signal(&warm_up, block, &[], cycle % 2 == 0);
+        let reset = cycle % 3 == 0;
+        if reset {
             plugin.reset();
         }
+        let input = impulse_over_noise(2, 4096, cycle as u32 + 100);
         let output = plugin.process_signal(&input, block, &[], cycle % 2 == 1);
         let context = format!("cycle {cycle}");
-        assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, &context);
+        if reset {
+            // A reset forgets the warm-up: silence, then the input, delayed.
+            assert_pure_delay(&input, &output, latency, &context);
+        } else {
+            // Without one the stream simply continues through the delay.
+            for (channel, (x, y)) in input.iter().zip(&output).enumerate() {
+                let tail = &warm_up[channel][warm_up[channel].len() - latency..];
+                assert_eq!(&y[..latency], tail, "{context}: warm-up tail");
+                assert_eq!(&y[latency..], &x[..x.len() - latency], "{context}: input");
+            }
+        }
         plugin.deactivate();
     }
 }

@@ -27,9 +27,20 @@ impl CliParam {
             .map(|stem| stem.replace('_', "-"))
     }
 
-    fn is_bool(&self) -> bool {
+    /// Choices of a stepped (bool or enum) parameter as the plugin names them; empty for
+    /// continuous ones.
+    fn choices(&self) -> Vec<String> {
         // SAFETY (here and below): `ptr` points into the `AffettoParams` that `ParamArgs` owns.
-        (unsafe { self.ptr.step_count() }) == Some(1)
+        match unsafe { self.ptr.step_count() } {
+            Some(steps) => (0..=steps)
+                .map(|i| unsafe { self.ptr.normalized_value_to_string(i as f32 / steps as f32, false) })
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn is_bool(&self) -> bool {
+        matches!(self.ptr, ParamPtr::BoolParam(_))
     }
 
     fn plain_range(&self) -> (f32, f32) {
@@ -42,6 +53,10 @@ impl CliParam {
         if self.is_bool() {
             let default = if default > 0.5 { "on" } else { "off" };
             format!("{name}: on/off [default: {default}]")
+        } else if !self.choices().is_empty() {
+            let choices = self.choices().join(", ").to_lowercase();
+            let default = unsafe { self.ptr.normalized_value_to_string(self.ptr.default_normalized_value(), false) };
+            format!("{name}: {choices} [default: {}]", default.to_lowercase())
         } else {
             let (min, max) = self.plain_range();
             format!("{name}: {min} … {max}{unit} [default: {default}{unit}]")
@@ -56,6 +71,14 @@ impl CliParam {
                 "on" | "true" | "1" | "yes" => Ok(1.0),
                 "off" | "false" | "0" | "no" => Ok(0.0),
                 _ => bail!("--{flag} takes on or off, not '{text}'"),
+            };
+        }
+        let choices = self.choices();
+        if !choices.is_empty() {
+            let steps = (choices.len() - 1) as f32;
+            return match choices.iter().position(|c| c.eq_ignore_ascii_case(text.trim())) {
+                Some(index) => Ok(index as f32 / steps),
+                None => bail!("--{flag} takes one of {}, not '{text}'", choices.join(", ").to_lowercase()),
             };
         }
         let unit = unsafe { self.ptr.unit() };
@@ -92,7 +115,13 @@ impl ParamArgs {
             .map(|param| {
                 let mut arg = Arg::new(param.id.clone())
                     .long(param.flag())
-                    .value_name(if param.is_bool() { "on|off" } else { "VALUE" })
+                    .value_name(if param.is_bool() {
+                        "on|off".to_owned()
+                    } else if param.choices().is_empty() {
+                        "VALUE".to_owned()
+                    } else {
+                        param.choices().join("|").to_lowercase()
+                    })
                     .allow_negative_numbers(true)
                     .help(param.help())
                     .help_heading("Parameters");
