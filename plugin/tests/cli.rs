@@ -217,3 +217,55 @@ fn bad_command_lines_are_one_line_errors_with_exit_code_2() {
     assert_one_line_error(&affetto(&["transmogrify"]), 2, "transmogrify");
     assert!(!dir.join("out.wav").exists(), "nothing is written for a bad command line");
 }
+
+#[test]
+fn analyze_writes_a_row_per_5_ms_frame_with_the_f0() {
+    let dir = scratch_dir("analyze");
+    let spec = WavSpec { channels: 2, sample_rate: 44_100, bits_per_sample: 24, sample_format: SampleFormat::Int };
+    let input = dir.join("in.wav");
+    // A 196 Hz sawtooth (G3): rich in harmonics, like a voice, with one unambiguous period.
+    let frames = (spec.sample_rate as f32 * 0.5) as usize;
+    let tone: Vec<f32> = (0..frames * 2)
+        .map(|i| {
+            let t = (i / 2) as f32 / spec.sample_rate as f32;
+            0.4 * ((196.0 * t).fract() - 0.5)
+        })
+        .collect();
+    write_wav(&input, spec, &tone);
+    for mode in ["live", "studio"] {
+        let csv = dir.join(format!("{mode}.csv"));
+        let run = affetto(&["analyze", path_str(&input), "--mode", mode, "--csv", path_str(&csv)]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(String::from_utf8_lossy(&run.stderr).contains("voiced"), "a summary on stderr");
+        let text = std::fs::read_to_string(&csv).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("time_s,f0_hz,voicing_probability,energy_db"));
+        let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+        assert_eq!(rows.len(), 101, "0 … 0.5 s every 5 ms");
+        for (i, row) in rows.iter().enumerate() {
+            assert!((row[0] - i as f64 * 0.005).abs() < 1e-6);
+            // Away from the edges of the file the tone is read within 5 cents.
+            if (10..90).contains(&i) {
+                assert!((1200.0 * (row[1] / 196.0).log2()).abs() < 5.0, "{mode}: row {i}: {row:?}");
+                assert!(row[2] > 0.9);
+            }
+        }
+    }
+    let stdout = affetto(&["analyze", path_str(&input), "-q"]);
+    assert_eq!(String::from_utf8_lossy(&stdout.stdout).lines().count(), 102, "CSV on stdout by default");
+}
+
+#[test]
+fn analyze_answers_bad_input_like_render() {
+    let dir = scratch_dir("analyze_bad");
+    let text = dir.join("notes.wav");
+    std::fs::write(&text, "not audio").unwrap();
+    assert_one_line_error(&affetto(&["analyze", path_str(&text)]), 1, "not a WAV file");
+    assert_one_line_error(&affetto(&["analyze", path_str(&dir.join("missing.wav"))]), 1, "cannot open");
+    let spec = WavSpec { channels: 1, sample_rate: 48_000, bits_per_sample: 16, sample_format: SampleFormat::Int };
+    let good = dir.join("good.wav");
+    write_wav(&good, spec, &test_samples(&spec));
+    let unwritable = dir.join("no-such-dir").join("out.csv");
+    assert_one_line_error(&affetto(&["analyze", path_str(&good), "--csv", path_str(&unwritable)]), 1, "cannot write");
+    assert_one_line_error(&affetto(&["analyze", path_str(&good), "--mode", "psychic"]), 2, "psychic");
+}

@@ -1,9 +1,11 @@
-//! `affetto`: the offline renderer. `affetto render IN.wav OUT.wav [--param value ...]` runs a
-//! file through the plugin's engine with the plugin's parameters.
+//! `affetto`: the plugin's engine offline. `affetto render IN.wav OUT.wav [--param value ...]` runs
+//! a file through it with the plugin's parameters; `affetto analyze IN.wav` prints its pitch
+//! analysis as CSV.
 //!
 //! Every failure is one line on stderr and a non-zero exit: 2 for a wrong command line, 1 for a
 //! file or processing error.
 
+mod analyze;
 mod param_args;
 mod render;
 mod wav;
@@ -13,8 +15,10 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Command, value_parser};
+use affetto_dsp::pitch::AnalysisMode;
 use hound::SampleFormat;
 
+use analyze::AnalyzeJob;
 use param_args::ParamArgs;
 use render::RenderJob;
 
@@ -41,11 +45,30 @@ fn command(params: &ParamArgs) -> Command {
         )
         .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No progress bar or summary"))
         .args(params.args());
+    let analyze = Command::new("analyze")
+        .about("Print Affetto's pitch analysis of a WAV file: one CSV row per 5 ms frame")
+        .arg(Arg::new("input").value_name("IN.wav").required(true).value_parser(value_parser!(PathBuf)))
+        .arg(
+            Arg::new("mode")
+                .long("mode")
+                .value_parser(["live", "studio"])
+                .default_value("studio")
+                .help("Analysis mode: live (causal) or studio (look-ahead)"),
+        )
+        .arg(
+            Arg::new("csv")
+                .long("csv")
+                .value_name("OUT.csv")
+                .value_parser(value_parser!(PathBuf))
+                .help("Write the CSV here instead of to stdout"),
+        )
+        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No summary on stderr"));
     Command::new("affetto")
         .version(env!("CARGO_PKG_VERSION"))
-        .about("Affetto offline renderer: the plugin's engine on WAV files")
+        .about("Affetto offline: the plugin's engine and analysis on WAV files")
         .subcommand_required(true)
         .subcommand(render)
+        .subcommand(analyze)
 }
 
 fn main() -> ExitCode {
@@ -54,10 +77,37 @@ fn main() -> ExitCode {
         Ok(matches) => matches,
         Err(error) => return usage_error(error),
     };
-    let Some(("render", matches)) = matches.subcommand() else {
-        unreachable!("clap enforces the subcommand");
-    };
+    match matches.subcommand() {
+        Some(("render", matches)) => run_render(&mut params, matches),
+        Some(("analyze", matches)) => run_analyze(matches),
+        _ => unreachable!("clap enforces the subcommand"),
+    }
+}
 
+fn run_analyze(matches: &clap::ArgMatches) -> ExitCode {
+    let job = AnalyzeJob {
+        input: matches.get_one::<PathBuf>("input").expect("required").clone(),
+        mode: match matches.get_one::<String>("mode").map(String::as_str) {
+            Some("live") => AnalysisMode::Live,
+            _ => AnalysisMode::Studio,
+        },
+        csv: matches.get_one::<PathBuf>("csv").cloned(),
+    };
+    match analyze::analyze(&job) {
+        Ok(report) => {
+            if !matches.get_flag("quiet") {
+                eprintln!("affetto: {}", report.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("affetto: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
     let controls = match params.apply(matches) {
         Ok(values) => values.controls(),
         Err(error) => {
