@@ -84,9 +84,14 @@ pub struct PitchTracker {
 
 impl PitchTracker {
     pub fn new(sample_rate_hz: f32, mode: AnalysisMode) -> Self {
+        Self::with_difference_kernel(sample_rate_hz, mode, kernels::best_difference_kernel())
+    }
+
+    /// A tracker using `kernel` for the difference function; benchmarks compare kernels this way.
+    pub fn with_difference_kernel(sample_rate_hz: f32, mode: AnalysisMode, kernel: kernels::DifferenceKernel) -> Self {
         let decimator = Decimator::new(sample_rate_hz);
         let analysis_rate_hz = sample_rate_hz as f64 / decimator.factor() as f64;
-        let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ);
+        let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ, kernel);
         let frame_len = yin.frame_len();
         let after_centre = frame_len / 2;
         let lookahead = match mode {

@@ -2,7 +2,7 @@
 //! (Mauch & Dixon 2014): every dip of the normalised difference function that some plausible
 //! threshold would pick becomes a candidate, weighted by how likely that threshold is.
 
-use super::kernels::{DifferenceKernel, best_difference_kernel};
+use super::kernels::DifferenceKernel;
 
 /// Most pitch candidates kept per frame; real frames rarely have more than three.
 pub const MAX_CANDIDATES: usize = 6;
@@ -63,7 +63,7 @@ pub struct YinEstimator {
 
 impl YinEstimator {
     /// Frames must be `window + max_lag` samples long (see [`Self::frame_len`]).
-    pub fn new(sample_rate_hz: f32, min_f0_hz: f32, max_f0_hz: f32) -> Self {
+    pub fn new(sample_rate_hz: f32, min_f0_hz: f32, max_f0_hz: f32, kernel: DifferenceKernel) -> Self {
         // 5 % below the highest F0's period, so that a dip at `max_f0_hz` is an interior minimum
         // and a d' that merely rises from the range's start (step responses, clicks) is not.
         let min_lag = ((sample_rate_hz / (1.05 * max_f0_hz)).floor() as usize).max(2);
@@ -77,7 +77,7 @@ impl YinEstimator {
             max_lag,
             difference: vec![0.0; max_lag + 2],
             normalized: vec![0.0; max_lag + 2],
-            kernel: best_difference_kernel(),
+            kernel,
             cumulative_prior: cumulative_beta_prior(),
         }
     }
@@ -173,6 +173,7 @@ fn cumulative_beta_prior() -> [f32; THRESHOLD_STEPS] {
 
 #[cfg(test)]
 mod tests {
+    use super::super::kernels::best_difference_kernel;
     use super::*;
 
     fn sawtooth(f0_hz: f32, sample_rate_hz: f32, len: usize) -> Vec<f32> {
@@ -182,7 +183,7 @@ mod tests {
     #[test]
     fn finds_the_period_of_harmonic_tones_across_the_range() {
         let rate = 16_000.0;
-        let mut yin = YinEstimator::new(rate, 60.0, 1000.0);
+        let mut yin = YinEstimator::new(rate, 60.0, 1000.0, best_difference_kernel());
         for f0 in [62.0, 98.0, 147.5, 220.0, 440.0, 700.0, 990.0] {
             let frame = sawtooth(f0, rate, yin.frame_len());
             let result = yin.estimate(&frame);
@@ -195,7 +196,7 @@ mod tests {
 
     #[test]
     fn silence_dc_and_noise_are_unvoiced() {
-        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0);
+        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0, best_difference_kernel());
         let n = yin.frame_len();
         assert_eq!(yin.estimate(&vec![0.0; n]).voicing_probability, 0.0);
         assert_eq!(yin.estimate(&vec![0.9; n]).voicing_probability, 0.0);
