@@ -32,7 +32,7 @@ impl Vowel {
 
 /// Klatt (1980) digital resonator with unity gain at DC.
 #[derive(Debug, Clone, Copy, Default)]
-struct Resonator {
+pub(super) struct Resonator {
     a: f32,
     b: f32,
     c: f32,
@@ -41,7 +41,7 @@ struct Resonator {
 }
 
 impl Resonator {
-    fn set(&mut self, freq_hz: f32, bandwidth_hz: f32, sample_rate_hz: f32) {
+    pub(super) fn set(&mut self, freq_hz: f32, bandwidth_hz: f32, sample_rate_hz: f32) {
         use std::f32::consts::PI;
         let t = 1.0 / sample_rate_hz;
         // A formant at or above Nyquist (low sample rates) is left out rather than aliased.
@@ -54,7 +54,7 @@ impl Resonator {
         self.a = 1.0 - self.b - self.c;
     }
 
-    fn process(&mut self, x: f32) -> f32 {
+    pub(super) fn process(&mut self, x: f32) -> f32 {
         let y = self.a * x + self.b * self.y1 + self.c * self.y2;
         self.y2 = self.y1;
         self.y1 = y;

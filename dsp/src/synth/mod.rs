@@ -1,22 +1,36 @@
-//! The test voice: a source–filter singer whose every pitch and voicing decision is known.
+//! The test voice: a source–filter singer or speaker whose every pitch, voicing and vibrato
+//! decision is known.
 //!
-//! It is the ground truth for accuracy figures, the material of the demo, and (later) the
-//! training data of the neural tracker. Everything is deterministic from the score and a seed.
+//! It is the ground truth for accuracy figures, the material of the demo, and the training data
+//! of the neural tracker. Everything is deterministic from the performance and a seed.
 
+mod degrade;
 mod formant;
 mod glottal;
 mod score;
 
+pub use degrade::{Degradation, NoiseKind, degrade};
 pub use formant::Vowel;
-pub use score::{Note, Phrase, Vibrato, demo_phrase};
+pub use score::{Consonant, Note, Phrase, PitchCurve, Segment, SegmentKind, Vibrato, demo_phrase, random_singing, random_speech};
 
-use formant::FormantFilter;
+use formant::{FormantFilter, Resonator};
 use glottal::GlottalSource;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg32;
 
-/// Hop of the per-frame truth, the same 5 ms hop the analysis will use.
+/// Hop of the per-frame truth, the same 5 ms hop the analysis uses.
 pub const TRUTH_HOP_S: f64 = 0.005;
+
+/// The vibrato sounding during a frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VibratoTruth {
+    pub rate_hz: f32,
+    /// Current half peak-to-peak extent (ramps up over the fade-in).
+    pub extent_cents: f32,
+    /// Phase of the vibrato sine at the frame centre, radians in 0..2π (0 = rising through the
+    /// note's centre pitch).
+    pub phase_rad: f32,
+}
 
 /// What the voice really did during one 5 ms frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +40,7 @@ pub struct FrameTruth {
     /// Fundamental at the frame centre; 0 when unvoiced.
     pub f0_hz: f32,
     pub voiced: bool,
+    pub vibrato: Option<VibratoTruth>,
 }
 
 /// Rendered audio with its truth.
@@ -42,15 +57,28 @@ pub struct VoiceRender {
 /// milliseconds, so 1 ms steps are smooth while keeping coefficient maths off the sample loop.
 const FORMANT_UPDATE_S: f64 = 0.001;
 
-/// Renders `phrase` at `sample_rate_hz`; `seed` fixes the aspiration noise and pitch drift.
+/// Corner of the one-pole low-pass that gives the source its tilt.
+const TILT_CORNER_HZ: f64 = 200.0;
+
+/// Frames whose voiced envelope is below this share of full level count as unvoiced in the truth.
+const VOICED_ENVELOPE_THRESHOLD: f32 = 0.05;
+
+/// Renders `phrase` at `sample_rate_hz`; `seed` fixes the aspiration and consonant noise and the
+/// pitch drift.
 pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
     let sr = sample_rate_hz as f64;
     let total_samples = (phrase.duration_s() * sr).ceil() as usize;
     let mut rng = Pcg32::seed_from_u64(seed);
     let mut source = GlottalSource::new(phrase.open_quotient);
     let mut filter = FormantFilter::new(sample_rate_hz as f32);
+    let mut frication = Resonator::default();
+    let mut frication_set: Option<Consonant> = None;
     let update_every = ((FORMANT_UPDATE_S * sr).round() as usize).max(1);
     let drift = score::PitchDrift::new(&mut rng, phrase.drift_cents);
+    // Tilt: blend towards a one-pole low-pass (−6 dB/octave above its corner) in proportion.
+    let tilt_blend = (-phrase.tilt_db_per_octave / 6.0).clamp(0.0, 1.0);
+    let tilt_pole = (-std::f64::consts::TAU * TILT_CORNER_HZ / sr).exp() as f32;
+    let mut tilt_state = 0.0f32;
 
     let mut samples = Vec::with_capacity(total_samples);
     for n in 0..total_samples {
@@ -59,10 +87,23 @@ pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
         if n % update_every == 0 {
             filter.set_vowel_blend(state.vowel_from, state.vowel_to, state.vowel_blend);
         }
-        let voiced = if state.f0_hz > 0.0 { source.next(state.f0_hz / sr) } else { 0.0 };
+        let pulse = if state.f0_hz > 0.0 { source.next(state.f0_hz / sr) } else { 0.0 };
+        tilt_state = (1.0 - tilt_pole) * pulse + tilt_pole * tilt_state;
+        // The low-pass loses level at the harmonics; 4× brings a typical voice back near 0 dB.
+        let voiced = (1.0 - tilt_blend) * pulse + tilt_blend * 4.0 * tilt_state;
         let noise: f32 = rng.random_range(-1.0..1.0);
         let excitation = state.voiced_amp * voiced + state.breath_amp * noise;
-        samples.push(filter.process(excitation));
+        let mut sample = filter.process(excitation);
+        if let Some(consonant) = state.frication {
+            if frication_set != Some(consonant) {
+                frication.set(consonant.centre_hz, consonant.bandwidth_hz, sample_rate_hz as f32);
+                frication_set = Some(consonant);
+            }
+            let hiss: f32 = rng.random_range(-1.0..1.0);
+            // The resonator has unity gain at DC; its peak gain is ≈ centre / bandwidth.
+            sample += state.frication_amp * frication.process(hiss) * consonant.bandwidth_hz / consonant.centre_hz;
+        }
+        samples.push(sample);
     }
 
     let peak = samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
@@ -76,8 +117,13 @@ pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
         .map(|i| {
             let time_s = i as f64 * TRUTH_HOP_S;
             let state = phrase.state_at(time_s, &drift);
-            let voiced = state.f0_hz > 0.0 && state.voiced_amp > 0.05;
-            FrameTruth { time_s, f0_hz: if voiced { state.f0_hz as f32 } else { 0.0 }, voiced }
+            let voiced = state.f0_hz > 0.0 && state.voiced_amp > VOICED_ENVELOPE_THRESHOLD;
+            let vibrato = phrase.vibrato_at(time_s).filter(|_| voiced).map(|(rate, extent, phase)| VibratoTruth {
+                rate_hz: rate as f32,
+                extent_cents: extent as f32,
+                phase_rad: phase as f32,
+            });
+            FrameTruth { time_s, f0_hz: if voiced { state.f0_hz as f32 } else { 0.0 }, voiced, vibrato }
         })
         .collect();
     VoiceRender { samples, sample_rate_hz, frames }
@@ -100,8 +146,8 @@ mod tests {
 
     #[test]
     fn rendered_period_matches_the_truth() {
-        // A straight note: count zero crossings of the strongly low-passed signal? Simpler and
-        // independent of the filter: autocorrelation peak of the voiced middle.
+        // The autocorrelation peak of a held note's middle gives its period, independently of
+        // how the voice was made.
         let phrase = Phrase::sung(vec![Note::new(57.0, 1.0, Vowel::A)]); // A3 = 220 Hz
         let r = render(&phrase, 48_000, 1);
         let mid = &r.samples[20_000..26_000];
@@ -116,5 +162,36 @@ mod tests {
         let f0 = 48_000.0 / best_lag as f32;
         let truth = r.frames[(0.5 / TRUTH_HOP_S) as usize].f0_hz;
         assert!((f0 - truth).abs() < 2.0, "measured {f0} Hz, truth {truth} Hz");
+    }
+
+    #[test]
+    fn vibrato_truth_follows_the_score() {
+        let phrase = Phrase::sung(vec![Note::new(60.0, 2.0, Vowel::O).with_vibrato(5.0, 80.0, 0.4)]);
+        let r = render(&phrase, 22_050, 3);
+        // 0.2 s lead-in + 0.4 s onset: no vibrato before 0.6 s, full extent after 0.9 s.
+        assert!(r.frames[(0.55 / TRUTH_HOP_S) as usize].vibrato.is_none());
+        let held = r.frames[(1.5 / TRUTH_HOP_S) as usize].vibrato.expect("vibrato at 1.5 s");
+        assert_eq!((held.rate_hz, held.extent_cents), (5.0, 80.0));
+        // 0.9 s after the onset at 5 Hz: 4.5 cycles, so half way round.
+        assert!((held.phase_rad - std::f32::consts::PI).abs() < 1e-3, "phase {}", held.phase_rad);
+        let cents = 1200.0 * (r.frames[(1.55 / TRUTH_HOP_S) as usize].f0_hz / 261.6256).log2();
+        assert!((cents + 80.0).abs() < 8.0, "past π the sine falls: a quarter cycle later, the bottom: {cents}");
+    }
+
+    #[test]
+    fn random_performances_cover_their_ranges_and_are_deterministic() {
+        let mut rng = Pcg32::seed_from_u64(11);
+        let singing = random_singing(&mut rng, 30.0);
+        let speech = random_speech(&mut rng, 30.0);
+        assert!(singing.duration_s() >= 30.0 && speech.duration_s() >= 30.0);
+        let a = render(&speech, 16_000, 4);
+        let b = render(&speech, 16_000, 4);
+        assert_eq!(a.samples, b.samples);
+        let voiced: Vec<f32> = a.frames.iter().filter(|f| f.voiced).map(|f| f.f0_hz).collect();
+        assert!(voiced.len() > a.frames.len() / 4, "speech is partly voiced");
+        assert!(voiced.iter().all(|&f| (69.0..=410.0).contains(&f)), "speech F0 within 70–400 Hz");
+        let sung = render(&singing, 16_000, 4);
+        assert!(sung.frames.iter().any(|f| f.vibrato.is_some()), "long notes carry vibrato");
+        assert!(sung.samples.iter().all(|x| x.is_finite()));
     }
 }

@@ -1,4 +1,6 @@
-//! What the test voice sings: notes, vowels, vibrato, breaths, and how they join.
+//! What the test voice performs, as a timeline of segments: sung notes, spoken syllables,
+//! consonants, breaths and silences. Singing and speech builders and seeded random performances
+//! live here; [`super::render`] turns a timeline into sound.
 
 use super::formant::Vowel;
 use rand::Rng;
@@ -18,6 +20,7 @@ pub struct Vibrato {
 /// How long a starting vibrato takes to reach its full extent.
 pub const VIBRATO_FADE_IN_S: f64 = 0.3;
 
+/// A sung note, as a score gives it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Note {
     /// Pitch as a (fractional) MIDI note number; 69 = A4 = 440 Hz.
@@ -25,17 +28,23 @@ pub struct Note {
     pub duration_s: f64,
     pub vowel: Vowel,
     pub vibrato: Option<Vibrato>,
+    /// Approach from below at the note's start (a "scoop"), in cents; 0 for none.
+    pub scoop_cents: f64,
     /// A breath after the note; 0 means the next note follows legato, with portamento.
     pub rest_after_s: f64,
 }
 
 impl Note {
     pub fn new(midi: f64, duration_s: f64, vowel: Vowel) -> Self {
-        Self { midi, duration_s, vowel, vibrato: None, rest_after_s: 0.0 }
+        Self { midi, duration_s, vowel, vibrato: None, scoop_cents: 0.0, rest_after_s: 0.0 }
     }
 
     pub fn with_vibrato(self, rate_hz: f64, extent_cents: f64, onset_s: f64) -> Self {
         Self { vibrato: Some(Vibrato { rate_hz, extent_cents, onset_s }), ..self }
+    }
+
+    pub fn with_scoop(self, scoop_cents: f64) -> Self {
+        Self { scoop_cents, ..self }
     }
 
     pub fn with_rest_after(self, rest_after_s: f64) -> Self {
@@ -43,19 +52,61 @@ impl Note {
     }
 }
 
-/// A sung phrase and the singer's constant traits.
+/// How the pitch moves during a voiced segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PitchCurve {
+    /// A sung note: glides from `from_midi` (legato) or scoops up, then holds `midi` with vibrato.
+    Note { midi: f64, from_midi: Option<f64>, scoop_cents: f64, vibrato: Option<Vibrato> },
+    /// A spoken syllable: a line from `start_midi` to `end_midi` with a raised-cosine accent of
+    /// `accent_semitones` peaking in the middle.
+    Syllable { start_midi: f64, end_midi: f64, accent_semitones: f64 },
+}
+
+/// Noise shaped by one resonance: fricatives ("s", "f", "sh") and stop bursts ("t", "k").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Consonant {
+    pub centre_hz: f32,
+    pub bandwidth_hz: f32,
+    /// Level relative to a vowel's voiced source.
+    pub level: f32,
+    /// A stop: a short burst that decays, rather than a steady hiss.
+    pub burst: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SegmentKind {
+    Voiced {
+        pitch: PitchCurve,
+        vowel: Vowel,
+        /// The vowel this one glides from, if it follows another without a break.
+        previous_vowel: Option<Vowel>,
+        /// Start and end of the uninterrupted voiced run this segment belongs to (attack and
+        /// release are shaped over the run, not per segment).
+        run_s: (f64, f64),
+    },
+    Consonant(Consonant),
+    /// An audible inhalation, with the formants of the next vowel.
+    Breath { next_vowel: Vowel },
+    Silence,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub kind: SegmentKind,
+}
+
+/// A whole performance and the performer's constant traits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phrase {
-    pub notes: Vec<Note>,
-    /// Silence before the first note.
-    pub lead_in_s: f64,
-    /// Silence after the last note (lets the release and the resonators ring out).
-    pub tail_s: f64,
-    /// Duration of the glide between legato notes.
-    pub portamento_s: f64,
+    /// Back to back, sorted, covering 0..duration.
+    pub segments: Vec<Segment>,
     /// Glottal open quotient: 0.4 pressed, 0.6 modal, 0.8 breathy.
     pub open_quotient: f64,
-    /// Aspiration noise level relative to the voiced source while singing.
+    /// Source spectral tilt in dB per octave (0 = the bare Rosenberg pulse; negative is darker).
+    pub tilt_db_per_octave: f32,
+    /// Aspiration noise level relative to the voiced source while voicing.
     pub breathiness: f32,
     /// Peak amplitude of slow random pitch wander.
     pub drift_cents: f64,
@@ -63,120 +114,195 @@ pub struct Phrase {
     pub peak_level: f32,
 }
 
+const LEAD_IN_S: f64 = 0.2;
+const TAIL_S: f64 = 0.3;
+const PORTAMENTO_S: f64 = 0.07;
+const SCOOP_S: f64 = 0.08;
 const ATTACK_S: f64 = 0.04;
 const RELEASE_S: f64 = 0.08;
 const VOWEL_TRANSITION_S: f64 = 0.06;
 /// Level of the audible inhalation in rests, relative to the voiced source.
 const BREATH_LEVEL: f32 = 0.04;
 
+/// Appends segments to a timeline, tracking time and the current voiced run.
+struct TimelineBuilder {
+    segments: Vec<Segment>,
+    now_s: f64,
+}
+
+impl TimelineBuilder {
+    fn new() -> Self {
+        Self { segments: vec![Segment { start_s: 0.0, end_s: LEAD_IN_S, kind: SegmentKind::Silence }], now_s: LEAD_IN_S }
+    }
+
+    fn push(&mut self, duration_s: f64, kind: SegmentKind) {
+        let end_s = self.now_s + duration_s;
+        self.segments.push(Segment { start_s: self.now_s, end_s, kind });
+        self.now_s = end_s;
+    }
+
+    /// Fills in each voiced segment's run bounds, then closes the timeline with silence.
+    fn finish(mut self) -> Vec<Segment> {
+        self.push(TAIL_S, SegmentKind::Silence);
+        let mut i = 0;
+        while i < self.segments.len() {
+            if !matches!(self.segments[i].kind, SegmentKind::Voiced { .. }) {
+                i += 1;
+                continue;
+            }
+            let start = self.segments[i].start_s;
+            let mut j = i;
+            while j + 1 < self.segments.len() && matches!(self.segments[j + 1].kind, SegmentKind::Voiced { .. }) {
+                j += 1;
+            }
+            let end = self.segments[j].end_s;
+            for segment in &mut self.segments[i..=j] {
+                if let SegmentKind::Voiced { run_s, .. } = &mut segment.kind {
+                    *run_s = (start, end);
+                }
+            }
+            i = j + 1;
+        }
+        self.segments
+    }
+}
+
 impl Phrase {
-    /// A phrase with modal-voice defaults.
-    pub fn sung(notes: Vec<Note>) -> Self {
+    fn with_segments(segments: Vec<Segment>) -> Self {
         Self {
-            notes,
-            lead_in_s: 0.2,
-            tail_s: 0.3,
-            portamento_s: 0.07,
+            segments,
             open_quotient: 0.6,
+            tilt_db_per_octave: 0.0,
             breathiness: 0.015,
             drift_cents: 6.0,
             peak_level: 0.7,
         }
     }
 
+    /// A sung phrase with modal-voice defaults.
+    pub fn sung(notes: Vec<Note>) -> Self {
+        let mut timeline = TimelineBuilder::new();
+        let mut previous: Option<&Note> = None;
+        for note in &notes {
+            let legato_from = previous.filter(|p| p.rest_after_s == 0.0);
+            timeline.push(
+                note.duration_s,
+                SegmentKind::Voiced {
+                    pitch: PitchCurve::Note {
+                        midi: note.midi,
+                        from_midi: legato_from.map(|p| p.midi),
+                        scoop_cents: note.scoop_cents,
+                        vibrato: note.vibrato,
+                    },
+                    vowel: note.vowel,
+                    previous_vowel: legato_from.map(|p| p.vowel),
+                    run_s: (0.0, 0.0),
+                },
+            );
+            if note.rest_after_s > 0.0 {
+                timeline.push(note.rest_after_s, SegmentKind::Breath { next_vowel: note.vowel });
+            }
+            previous = Some(note);
+        }
+        Self::with_segments(timeline.finish())
+    }
+
     pub fn duration_s(&self) -> f64 {
-        self.lead_in_s + self.notes.iter().map(|n| n.duration_s + n.rest_after_s).sum::<f64>() + self.tail_s
+        self.segments.last().map_or(0.0, |s| s.end_s)
+    }
+
+    /// The segment sounding at `t` (the last one past the end).
+    fn segment_at(&self, t: f64) -> &Segment {
+        let index = self.segments.partition_point(|s| s.end_s <= t).min(self.segments.len() - 1);
+        &self.segments[index]
     }
 
     /// The voice's state at time `t`.
     pub(super) fn state_at(&self, t: f64, drift: &PitchDrift) -> VoiceState {
-        let mut silent = VoiceState::silent(self.notes.first().map_or(Vowel::A, |n| n.vowel));
-        let mut note_start = self.lead_in_s;
-        // Start of the legato run the current note belongs to (for the attack envelope).
-        let mut run_start = note_start;
-        let mut previous: Option<&Note> = None;
-        for (i, note) in self.notes.iter().enumerate() {
-            let note_end = note_start + note.duration_s;
-            if t < note_start {
-                break;
+        let segment = self.segment_at(t);
+        match segment.kind {
+            SegmentKind::Silence => VoiceState::silent(Vowel::A),
+            SegmentKind::Breath { next_vowel } => {
+                let mut state = VoiceState::silent(next_vowel);
+                let progress = (t - segment.start_s) / (segment.end_s - segment.start_s);
+                state.breath_amp = BREATH_LEVEL * (std::f64::consts::PI * progress.clamp(0.0, 1.0)).sin() as f32;
+                state
             }
-            if t < note_end {
-                return self.sung_state(t, drift, note, previous, (run_start, note_start, note_end));
+            SegmentKind::Consonant(consonant) => {
+                let mut state = VoiceState::silent(Vowel::A);
+                let into = t - segment.start_s;
+                let length = segment.end_s - segment.start_s;
+                let envelope = if consonant.burst {
+                    (-into / (0.25 * length)).exp()
+                } else {
+                    (std::f64::consts::PI * (into / length).clamp(0.0, 1.0)).sin().sqrt()
+                };
+                state.frication = Some(consonant);
+                state.frication_amp = consonant.level * envelope as f32;
+                state
             }
-            let rest_end = note_end + note.rest_after_s;
-            if t < rest_end {
-                let next_vowel = self.notes.get(i + 1).map_or(note.vowel, |n| n.vowel);
-                silent = VoiceState::silent(next_vowel);
-                silent.breath_amp = BREATH_LEVEL * breath_envelope(t - note_end, note.rest_after_s);
-                return silent;
-            }
-            previous = if note.rest_after_s > 0.0 { None } else { Some(note) };
-            note_start = rest_end;
-            if note.rest_after_s > 0.0 {
-                run_start = rest_end;
-            }
-        }
-        silent.vowel_from = self.notes.last().map_or(Vowel::A, |n| n.vowel);
-        silent.vowel_to = silent.vowel_from;
-        silent
-    }
-
-    fn sung_state(
-        &self,
-        t: f64,
-        drift: &PitchDrift,
-        note: &Note,
-        previous: Option<&Note>,
-        (run_start, note_start, note_end): (f64, f64, f64),
-    ) -> VoiceState {
-        let into_note = t - note_start;
-        let glide = previous.map_or(1.0, |_| smoothstep(into_note / self.portamento_s));
-        let mut midi = previous.map_or(note.midi, |p| p.midi + glide * (note.midi - p.midi));
-        if let Some(v) = note.vibrato {
-            let since_onset = into_note - v.onset_s;
-            if since_onset > 0.0 {
-                let fade = (since_onset / VIBRATO_FADE_IN_S).min(1.0);
-                let cents = v.extent_cents * fade * (std::f64::consts::TAU * v.rate_hz * since_onset).sin();
-                midi += cents / 100.0;
-            }
-        }
-        midi += drift.cents_at(t) / 100.0;
-
-        // The run ends at a rest, or at the phrase's end.
-        let run_end = if note.rest_after_s > 0.0 { note_end } else { self.run_end_after(note_end) };
-        let attack = ((t - run_start) / ATTACK_S).min(1.0);
-        let release = ((run_end - t) / RELEASE_S).min(1.0);
-        let envelope = (attack.min(release)).max(0.0) as f32;
-
-        let (vowel_from, vowel_blend) = match previous {
-            Some(p) => (p.vowel, smoothstep(into_note / VOWEL_TRANSITION_S) as f32),
-            None => (note.vowel, 1.0),
-        };
-        VoiceState {
-            f0_hz: 440.0 * 2f64.powf((midi - 69.0) / 12.0),
-            voiced_amp: envelope,
-            breath_amp: envelope * self.breathiness,
-            vowel_from,
-            vowel_to: note.vowel,
-            vowel_blend,
-        }
-    }
-
-    /// End of the legato run that continues at `t` (a note boundary).
-    fn run_end_after(&self, t: f64) -> f64 {
-        let mut start = self.lead_in_s;
-        let mut run_end = t;
-        for note in &self.notes {
-            let end = start + note.duration_s;
-            if end >= t - 1e-9 {
-                run_end = end;
-                if note.rest_after_s > 0.0 {
-                    break;
+            SegmentKind::Voiced { pitch, vowel, previous_vowel, run_s } => {
+                let into = t - segment.start_s;
+                let midi = pitch_at(pitch, into, segment.end_s - segment.start_s) + drift.cents_at(t) / 100.0;
+                let attack = ((t - run_s.0) / ATTACK_S).min(1.0);
+                let release = ((run_s.1 - t) / RELEASE_S).min(1.0);
+                let envelope = attack.min(release).max(0.0) as f32;
+                let (vowel_from, vowel_blend) = match previous_vowel {
+                    Some(p) => (p, smoothstep(into / VOWEL_TRANSITION_S) as f32),
+                    None => (vowel, 1.0),
+                };
+                VoiceState {
+                    f0_hz: 440.0 * 2f64.powf((midi - 69.0) / 12.0),
+                    voiced_amp: envelope,
+                    breath_amp: envelope * self.breathiness,
+                    vowel_from,
+                    vowel_to: vowel,
+                    vowel_blend,
+                    frication: None,
+                    frication_amp: 0.0,
                 }
             }
-            start = end + note.rest_after_s;
         }
-        run_end
+    }
+
+    /// The vibrato sounding at `t`: (rate Hz, current extent cents, phase rad), if any.
+    pub(super) fn vibrato_at(&self, t: f64) -> Option<(f64, f64, f64)> {
+        let segment = self.segment_at(t);
+        let SegmentKind::Voiced { pitch: PitchCurve::Note { vibrato: Some(v), .. }, .. } = segment.kind else {
+            return None;
+        };
+        let since_onset = t - segment.start_s - v.onset_s;
+        if since_onset <= 0.0 {
+            return None;
+        }
+        let fade = (since_onset / VIBRATO_FADE_IN_S).min(1.0);
+        let phase = (std::f64::consts::TAU * v.rate_hz * since_onset).rem_euclid(std::f64::consts::TAU);
+        Some((v.rate_hz, v.extent_cents * fade, phase))
+    }
+}
+
+/// Pitch (MIDI) `into` seconds into a voiced segment of `length` seconds.
+fn pitch_at(pitch: PitchCurve, into: f64, length: f64) -> f64 {
+    match pitch {
+        PitchCurve::Note { midi, from_midi, scoop_cents, vibrato } => {
+            let mut value = match from_midi {
+                Some(from) => from + smoothstep(into / PORTAMENTO_S) * (midi - from),
+                None => midi - scoop_cents / 100.0 * (1.0 - smoothstep(into / SCOOP_S)),
+            };
+            if let Some(v) = vibrato {
+                let since_onset = into - v.onset_s;
+                if since_onset > 0.0 {
+                    let fade = (since_onset / VIBRATO_FADE_IN_S).min(1.0);
+                    value += v.extent_cents * fade * (std::f64::consts::TAU * v.rate_hz * since_onset).sin() / 100.0;
+                }
+            }
+            value
+        }
+        PitchCurve::Syllable { start_midi, end_midi, accent_semitones } => {
+            let progress = (into / length).clamp(0.0, 1.0);
+            let accent = accent_semitones * 0.5 * (1.0 - (std::f64::consts::TAU * progress).cos());
+            start_midi + progress * (end_midi - start_midi) + accent
+        }
     }
 }
 
@@ -191,6 +317,120 @@ pub fn demo_phrase() -> Phrase {
     ])
 }
 
+const VOWELS: [Vowel; 5] = [Vowel::A, Vowel::E, Vowel::I, Vowel::O, Vowel::U];
+
+/// Voiceless consonants of the speech and singing generators: (centre Hz, bandwidth Hz, burst).
+const CONSONANTS: [(f32, f32, bool); 5] =
+    [(6500.0, 3000.0, false), (3500.0, 1500.0, false), (1800.0, 2500.0, false), (4000.0, 3000.0, true), (1500.0, 1200.0, true)];
+
+fn random_consonant(rng: &mut impl Rng) -> (f64, SegmentKind) {
+    let (centre_hz, bandwidth_hz, burst) = CONSONANTS[rng.random_range(0..CONSONANTS.len())];
+    let duration = if burst { rng.random_range(0.02..0.05) } else { rng.random_range(0.05..0.12) };
+    let level = if burst { rng.random_range(0.15..0.4) } else { rng.random_range(0.05..0.2) };
+    (duration, SegmentKind::Consonant(Consonant { centre_hz, bandwidth_hz, level, burst }))
+}
+
+/// A voice type: comfortable pitch range as MIDI notes.
+fn random_range_midi(rng: &mut impl Rng) -> (f64, f64) {
+    // Bass, baritone, tenor, alto, mezzo, soprano; together they span ≈ 80 Hz – 1 kHz.
+    const RANGES: [(f64, f64); 6] = [(40.0, 62.0), (43.0, 65.0), (48.0, 70.0), (53.0, 75.0), (57.0, 79.0), (60.0, 83.0)];
+    RANGES[rng.random_range(0..RANGES.len())]
+}
+
+/// About `duration_s` of random singing: notes on a scale in one voice type's range, legato runs
+/// and breaths, scoops, vibrato (4–8 Hz, 10–150 cents, 0.1–0.5 s onset) on held notes, and
+/// consonants starting some phrases. Deterministic from `rng`.
+pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
+    const MAJOR_SCALE: [f64; 7] = [0.0, 2.0, 4.0, 5.0, 7.0, 9.0, 11.0];
+    let (low, high) = random_range_midi(rng);
+    let tonic = rng.random_range(low..low + 12.0).round();
+    let mut timeline = TimelineBuilder::new();
+    let mut previous: Option<(f64, Vowel)> = None;
+    while timeline.now_s < duration_s {
+        let octave = rng.random_range(-1i32..=1) as f64 * 12.0;
+        let midi = (tonic + octave + MAJOR_SCALE[rng.random_range(0..7)]).clamp(low, high);
+        let duration = rng.random_range(0.2..1.5);
+        let vowel = VOWELS[rng.random_range(0..5)];
+        let vibrato = (duration > 0.6).then(|| Vibrato {
+            rate_hz: rng.random_range(4.0..8.0),
+            extent_cents: rng.random_range(10.0..150.0),
+            onset_s: rng.random_range(0.1..0.5),
+        });
+        let scoop_cents = if previous.is_none() && rng.random_bool(0.3) { rng.random_range(50.0..200.0) } else { 0.0 };
+        timeline.push(
+            duration,
+            SegmentKind::Voiced {
+                pitch: PitchCurve::Note { midi, from_midi: previous.map(|p| p.0), scoop_cents, vibrato },
+                vowel,
+                previous_vowel: previous.map(|p| p.1),
+                run_s: (0.0, 0.0),
+            },
+        );
+        previous = Some((midi, vowel));
+        if rng.random_bool(0.3) {
+            timeline.push(rng.random_range(0.2..0.6), SegmentKind::Breath { next_vowel: vowel });
+            if rng.random_bool(0.5) {
+                let (length, consonant) = random_consonant(rng);
+                timeline.push(length, consonant);
+            }
+            previous = None;
+        }
+    }
+    let mut phrase = Phrase::with_segments(timeline.finish());
+    phrase.open_quotient = rng.random_range(0.45..0.7);
+    phrase.tilt_db_per_octave = rng.random_range(-4.0..0.0);
+    phrase
+}
+
+/// About `duration_s` of random speech: syllables (consonant + vowel) with declining pitch
+/// across each phrase, pitch accents, final falls or rises, and pauses between phrases. F0
+/// stays within 70–400 Hz. Deterministic from `rng`.
+pub fn random_speech(rng: &mut impl Rng, duration_s: f64) -> Phrase {
+    // A speaker's baseline: 80–250 Hz as MIDI (≈ 39.5 … 59).
+    let baseline = rng.random_range(39.5..59.0);
+    let mut timeline = TimelineBuilder::new();
+    while timeline.now_s < duration_s {
+        let syllables = rng.random_range(3..12);
+        let phrase_start = baseline + rng.random_range(0.0..4.0);
+        // Declination: about two semitones per second of phrase.
+        let declination_per_syllable = rng.random_range(0.15..0.5);
+        let mut previous_vowel = None;
+        for i in 0..syllables {
+            if rng.random_bool(0.6) {
+                let (length, consonant) = random_consonant(rng);
+                timeline.push(length, consonant);
+                previous_vowel = None;
+            }
+            let start = phrase_start - i as f64 * declination_per_syllable;
+            let last = i + 1 == syllables;
+            let end = if last {
+                start + if rng.random_bool(0.3) { rng.random_range(2.0..6.0) } else { -rng.random_range(1.0..4.0) }
+            } else {
+                start - declination_per_syllable
+            };
+            let accent_semitones = if rng.random_bool(0.25) { rng.random_range(2.0..5.0) } else { 0.0 };
+            let vowel = VOWELS[rng.random_range(0..5)];
+            let clamp = |m: f64| m.clamp(37.5, 67.0); // 70–400 Hz
+            timeline.push(
+                rng.random_range(0.1..0.28),
+                SegmentKind::Voiced {
+                    pitch: PitchCurve::Syllable { start_midi: clamp(start), end_midi: clamp(end), accent_semitones },
+                    vowel,
+                    previous_vowel,
+                    run_s: (0.0, 0.0),
+                },
+            );
+            previous_vowel = Some(vowel);
+        }
+        timeline.push(rng.random_range(0.2..0.7), SegmentKind::Silence);
+    }
+    let mut phrase = Phrase::with_segments(timeline.finish());
+    phrase.open_quotient = rng.random_range(0.5..0.75);
+    phrase.tilt_db_per_octave = rng.random_range(-6.0..-1.0);
+    phrase.drift_cents = 0.0;
+    phrase
+}
+
 pub(super) struct VoiceState {
     /// 0 when the folds are not vibrating.
     pub f0_hz: f64,
@@ -200,11 +440,23 @@ pub(super) struct VoiceState {
     pub vowel_to: Vowel,
     /// 0..1 from `vowel_from` to `vowel_to`.
     pub vowel_blend: f32,
+    /// The consonant being articulated, if any, and its current level.
+    pub frication: Option<Consonant>,
+    pub frication_amp: f32,
 }
 
 impl VoiceState {
     fn silent(vowel: Vowel) -> Self {
-        Self { f0_hz: 0.0, voiced_amp: 0.0, breath_amp: 0.0, vowel_from: vowel, vowel_to: vowel, vowel_blend: 1.0 }
+        Self {
+            f0_hz: 0.0,
+            voiced_amp: 0.0,
+            breath_amp: 0.0,
+            vowel_from: vowel,
+            vowel_to: vowel,
+            vowel_blend: 1.0,
+            frication: None,
+            frication_amp: 0.0,
+        }
     }
 }
 
@@ -225,11 +477,6 @@ impl PitchDrift {
     fn cents_at(&self, t: f64) -> f64 {
         self.components.iter().map(|(f, p, a)| a * (std::f64::consts::TAU * f * t + p).sin()).sum()
     }
-}
-
-/// Rise and fall of an inhalation over a rest.
-fn breath_envelope(into_rest: f64, rest_s: f64) -> f32 {
-    (std::f64::consts::PI * (into_rest / rest_s).clamp(0.0, 1.0)).sin() as f32
 }
 
 fn smoothstep(x: f64) -> f64 {
