@@ -115,6 +115,7 @@ fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
             tracker.process(&bad, |f| frames.push(*f));
             for f in &frames {
                 assert!(f.f0_hz.is_finite() && f.voicing_probability.is_finite() && f.energy_db.is_finite(), "{name}: {f:?}");
+                assert!(f.envelope.magnitude_db(1000.0).is_finite() && f.envelope.lpc.iter().all(|a| a.is_finite()));
                 assert!(!f.voiced() || name == "±1e6", "{name} reads unvoiced: {f:?}");
             }
             // Clean voice from 0.5 s on (the note starts 0.2 s into the render).
@@ -132,5 +133,23 @@ fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
             }
             assert!(checked > 200);
         }
+    }
+}
+
+#[test]
+fn each_frame_carries_the_envelope_of_its_vowel() {
+    // /a/ has F1 near 730 Hz and F2 near 1090 Hz; /i/ has F1 near 270 Hz and F2 near 2290 Hz.
+    let phrase = synth::Phrase::sung(vec![
+        synth::Note::new(50.0, 0.8, synth::Vowel::A).with_rest_after(0.2),
+        synth::Note::new(50.0, 0.8, synth::Vowel::I),
+    ]);
+    let voice = synth::render(&phrase, 48_000, 8);
+    for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
+        let frames = track(&voice.samples, 48_000.0, mode, 512);
+        let at = |t: f64| frames.iter().find(|f| (f.time_s() - t).abs() < 1e-6).unwrap().envelope;
+        let (a, i) = (at(0.6), at(1.6));
+        let tilt_free = |e: &affetto_dsp::pitch::SpectralEnvelope, f: f32| e.magnitude_db(f) - e.magnitude_db(3300.0);
+        assert!(tilt_free(&a, 800.0) > tilt_free(&i, 800.0) + 6.0, "{mode:?}: /a/ is stronger around F1 of /a/");
+        assert!(tilt_free(&i, 2300.0) > tilt_free(&a, 2300.0) + 6.0, "{mode:?}: /i/ is stronger around its F2");
     }
 }

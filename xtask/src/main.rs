@@ -1,7 +1,9 @@
-//! Project tooling: `cargo xtask bundle affetto [--release]` (nice-plug's bundler) and
-//! `cargo xtask demo` (bundles, then renders the built-in demo phrase through the CLI).
+//! Project tooling: `cargo xtask bundle affetto [--release]` (nice-plug's bundler),
+//! `cargo xtask demo` (bundles, then renders the built-in demo phrase through the CLI) and
+//! `cargo xtask pitch-eval` (the pitch tracker against its peers on generated voices).
 
 mod demo;
+mod pitch_eval;
 
 use std::process::ExitCode;
 
@@ -9,6 +11,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
+        Some("pitch-eval") => pitch_eval::run(),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     };
     match result {

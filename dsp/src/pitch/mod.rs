@@ -8,8 +8,11 @@
 
 mod decimator;
 mod decoder;
+mod envelope;
 pub mod kernels;
 mod yin;
+
+pub use envelope::{LPC_ORDER, SpectralEnvelope};
 
 use decimator::Decimator;
 use decoder::PitchPathDecoder;
@@ -47,6 +50,8 @@ pub struct PitchFrame {
     pub voicing_probability: f32,
     /// Mean square of the analysis window, dBFS.
     pub energy_db: f32,
+    /// All-pole model of the frame's spectrum (at the analysis rate, up to ≈ 8–11 kHz).
+    pub envelope: SpectralEnvelope,
 }
 
 impl PitchFrame {
@@ -78,6 +83,12 @@ pub struct PitchTracker {
     after_centre: usize,
     /// Frames the decoder holds before deciding.
     lookahead: usize,
+    /// Envelopes of the last `lookahead + 1` frames, by frame number, so each decided frame gets
+    /// its own.
+    envelopes: Vec<SpectralEnvelope>,
+    /// Hann window and windowed copy of a frame for the envelope fit, `frame_len` long each.
+    envelope_window: Vec<f32>,
+    envelope_scratch: Vec<f32>,
     /// Host-rate delay from an input sample to the decision of the frame centred on it.
     latency_samples: usize,
 }
@@ -113,6 +124,9 @@ impl PitchTracker {
             next_frame: 0,
             after_centre,
             lookahead,
+            envelopes: vec![SpectralEnvelope::flat(analysis_rate_hz as f32); lookahead + 1],
+            envelope_window: envelope::hann_window(frame_len),
+            envelope_scratch: vec![0.0; frame_len],
             latency_samples: (latency_s * sample_rate_hz as f64).ceil() as usize,
         }
     }
@@ -155,14 +169,20 @@ impl PitchTracker {
         // silence it was reset to, so the first frames see leading zeros.
         let frame_len = self.yin.frame_len();
         let frame_start = (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
-        let candidates = self.yin.estimate(&self.history[frame_start..frame_start + frame_len]);
+        let frame = &self.history[frame_start..frame_start + frame_len];
+        let candidates = self.yin.estimate(frame);
+        let ring = self.envelopes.len() as u64;
+        self.envelopes[(self.next_frame % ring) as usize] =
+            envelope::lpc_envelope(frame, self.analysis_rate_hz as f32, &self.envelope_window, &mut self.envelope_scratch);
         self.next_frame += 1;
         let decided = self.decoder.push(&candidates)?;
+        let index = self.next_frame - 1 - self.lookahead as u64;
         Some(PitchFrame {
-            index: self.next_frame - 1 - self.lookahead as u64,
+            index,
             f0_hz: decided.f0_hz,
             voicing_probability: decided.voicing_probability,
             energy_db: decided.energy_db,
+            envelope: self.envelopes[(index % ring) as usize],
         })
     }
 }
