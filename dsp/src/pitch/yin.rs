@@ -7,6 +7,19 @@ use super::kernels::DifferenceKernel;
 /// Most pitch candidates kept per frame; real frames rarely have more than three.
 pub const MAX_CANDIDATES: usize = 6;
 
+/// A dip at twice another dip's lag takes over that dip's share when it is at least this much
+/// deeper (ratio of raw differences `d`): the shorter lag was a strong second harmonic (a vowel
+/// with F1 near 2·F0), not the period. Measured on the test voice: such false periods are 25–200×
+/// shallower than the true one, while a true period can look up to ≈ 3× shallower than its double
+/// when it falls between two lags at 16 kHz (high, bright voices); 10× separates the two.
+const OCTAVE_DEPTH_RATIO: f32 = 0.1;
+/// ...and only when the shorter lag is itself a weak period (normalised `d'` above this): the
+/// false periods measured 0.10–0.20, true periods of clean voices below 0.07 (a sawtooth that
+/// falls between lags can otherwise look 10× shallower than its double).
+const OCTAVE_MIN_SHALLOWNESS: f32 = 0.07;
+/// How close to exactly double a lag must be to count as the octave below.
+const OCTAVE_LAG_TOLERANCE: f32 = 0.04;
+
 /// Frames quieter than this (mean square, dBFS) are silence: no candidates at all.
 const SILENCE_FLOOR_DB: f32 = -70.0;
 
@@ -106,6 +119,10 @@ impl YinEstimator {
         // Dips in increasing lag; a dip is taken by every threshold between its own depth and the
         // depth of the deepest earlier dip (those thresholds stop at the earlier dip instead).
         let mut deepest_earlier = 1.0f32;
+        // Period (in samples) and depth of each candidate, for the octave check below.
+        let mut periods = [0.0f32; MAX_CANDIDATES];
+        let mut depths = [0.0f32; MAX_CANDIDATES];
+        let mut shallowness = [0.0f32; MAX_CANDIDATES];
         let mut tau = self.min_lag + 1;
         while tau < self.max_lag && result.count < MAX_CANDIDATES {
             let d = self.normalized[tau];
@@ -115,6 +132,11 @@ impl YinEstimator {
                 deepest_earlier = d;
                 if probability > 1e-4 {
                     let period = tau as f32 + parabolic_offset(&self.difference[tau - 1..=tau + 1]);
+                    periods[result.count] = period;
+                    // Raw, not normalised: the cumulative mean grows with the lag, so d' alone
+                    // would always favour the longer lag.
+                    depths[result.count] = parabolic_minimum(&self.difference[tau - 1..=tau + 1]);
+                    shallowness[result.count] = d;
                     result.candidates[result.count] = Candidate { f0_hz: self.sample_rate_hz / period, probability };
                     result.count += 1;
                     result.voicing_probability += probability;
@@ -122,6 +144,7 @@ impl YinEstimator {
             }
             tau += 1;
         }
+        move_octave_errors_down(&mut result, &periods, &depths, &shallowness);
         result
     }
 
@@ -135,6 +158,33 @@ impl YinEstimator {
     }
 }
 
+/// Gives a weak candidate's share to the candidate at twice its period when that one is much
+/// deeper (see [`OCTAVE_DEPTH_RATIO`] and [`OCTAVE_MIN_SHALLOWNESS`]), shortest periods first so
+/// chains (¼ → ½ → 1) resolve; candidates left with no share are removed. `depths` are raw
+/// differences at the dips, `shallowness` their normalised values.
+fn move_octave_errors_down(result: &mut FrameCandidates, periods: &[f32], depths: &[f32], shallowness: &[f32]) {
+    for i in 0..result.count {
+        if shallowness[i] <= OCTAVE_MIN_SHALLOWNESS {
+            continue;
+        }
+        let double = (i + 1..result.count).find(|&j| {
+            (periods[j] / (2.0 * periods[i]) - 1.0).abs() < OCTAVE_LAG_TOLERANCE && depths[j] < OCTAVE_DEPTH_RATIO * depths[i]
+        });
+        if let Some(j) = double {
+            result.candidates[j].probability += result.candidates[i].probability;
+            result.candidates[i].probability = 0.0;
+        }
+    }
+    let mut kept = 0;
+    for i in 0..result.count {
+        if result.candidates[i].probability > 0.0 {
+            result.candidates[kept] = result.candidates[i];
+            kept += 1;
+        }
+    }
+    result.count = kept;
+}
+
 /// `d'(τ) = d(τ) · τ / Σ_{j=1..τ} d(j)`, `d'(0) = 1` (YIN eq. 8). Where the mean difference so far
 /// is below `noise_floor` the frame has no variation to speak of (silence, DC) and `d'` reads 1:
 /// no dips, unvoiced.
@@ -146,6 +196,15 @@ pub fn cumulative_mean_normalized_difference(difference: &[f32], noise_floor: f3
         let varies = running_sum > noise_floor * tau as f32 && running_sum > 0.0;
         normalized[tau] = if varies { difference[tau] * tau as f32 / running_sum } else { 1.0 };
     }
+}
+
+/// Value at the vertex of the parabola through three equally spaced points around a dip: the
+/// dip's depth between integer lags, so a period that falls between two lags is not judged
+/// shallower than its double, which happens to fall nearer one.
+pub fn parabolic_minimum(points: &[f32]) -> f32 {
+    let (left, centre, right) = (points[0], points[1], points[2]);
+    let curvature = left - 2.0 * centre + right;
+    if curvature <= 1e-20 { centre } else { (centre - (left - right).powi(2) / (8.0 * curvature)).max(0.0) }
 }
 
 /// Offset of the vertex of the parabola through three equally spaced points, in −1..1.
@@ -191,6 +250,25 @@ mod tests {
             let cents = 1200.0 * (best.f0_hz / f0).log2();
             assert!(cents.abs() < 10.0, "{f0} Hz read as {} Hz", best.f0_hz);
             assert!(result.voicing_probability > 0.9, "{f0} Hz voicing {}", result.voicing_probability);
+        }
+    }
+
+    #[test]
+    fn a_second_harmonic_on_the_first_formant_is_not_taken_for_the_period() {
+        // /o/ and /u/ around 280–310 Hz put the 2nd harmonic on F1 (≈ 570 Hz): the first dip of
+        // the difference function is then at half the period.
+        use crate::synth::{Note, Phrase, Vowel, render};
+        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0, best_difference_kernel());
+        for vowel in [Vowel::O, Vowel::U, Vowel::I, Vowel::A] {
+            for midi in [61.0, 62.0, 63.0, 68.0, 69.0, 71.0] {
+                let voice = render(&Phrase::sung(vec![Note::new(midi, 1.0, vowel)]), 16_000, 1);
+                let frame = &voice.samples[8000..8000 + yin.frame_len()];
+                let result = yin.estimate(frame);
+                let best = result.voiced().iter().max_by(|a, b| a.probability.total_cmp(&b.probability)).unwrap();
+                let truth = 440.0 * 2f32.powf((midi as f32 - 69.0) / 12.0);
+                let cents = 1200.0 * (best.f0_hz / truth).log2();
+                assert!(cents.abs() < 30.0, "{vowel:?} at {truth} Hz read as {} Hz", best.f0_hz);
+            }
         }
     }
 

@@ -116,7 +116,11 @@ pub struct Phrase {
 
 const LEAD_IN_S: f64 = 0.2;
 const TAIL_S: f64 = 0.3;
-const PORTAMENTO_S: f64 = 0.07;
+/// Legato glide time: singers take longer over wider intervals (≈ 40 ms plus 10 ms per
+/// semitone, at most 200 ms).
+fn portamento_s(interval_semitones: f64) -> f64 {
+    (0.04 + 0.01 * interval_semitones.abs()).min(0.2)
+}
 const SCOOP_S: f64 = 0.08;
 const ATTACK_S: f64 = 0.04;
 const RELEASE_S: f64 = 0.08;
@@ -286,7 +290,7 @@ fn pitch_at(pitch: PitchCurve, into: f64, length: f64) -> f64 {
     match pitch {
         PitchCurve::Note { midi, from_midi, scoop_cents, vibrato } => {
             let mut value = match from_midi {
-                Some(from) => from + smoothstep(into / PORTAMENTO_S) * (midi - from),
+                Some(from) => from + smoothstep(into / portamento_s(midi - from)) * (midi - from),
                 None => midi - scoop_cents / 100.0 * (1.0 - smoothstep(into / SCOOP_S)),
             };
             if let Some(v) = vibrato {
@@ -337,18 +341,29 @@ fn random_range_midi(rng: &mut impl Rng) -> (f64, f64) {
     RANGES[rng.random_range(0..RANGES.len())]
 }
 
-/// About `duration_s` of random singing: notes on a scale in one voice type's range, legato runs
-/// and breaths, scoops, vibrato (4–8 Hz, 10–150 cents, 0.1–0.5 s onset) on held notes, and
-/// consonants starting some phrases. Deterministic from `rng`.
+/// About `duration_s` of random singing: a melody walking a major scale in one voice type's range
+/// (mostly steps, sometimes leaps up to an octave), legato runs and breaths, scoops, vibrato
+/// (4–8 Hz, 10–150 cents, 0.1–0.5 s onset) on held notes, and consonants starting some phrases.
+/// Deterministic from `rng`.
 pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
     const MAJOR_SCALE: [f64; 7] = [0.0, 2.0, 4.0, 5.0, 7.0, 9.0, 11.0];
+    /// Melodic moves in scale degrees, steps far likelier than leaps (as in most melodies).
+    const MOVES: [i32; 12] = [-7, -4, -2, -1, -1, 0, 1, 1, 1, 2, 4, 7];
     let (low, high) = random_range_midi(rng);
     let tonic = rng.random_range(low..low + 12.0).round();
+    let degree_midi = |degree: i32| tonic + 12.0 * degree.div_euclid(7) as f64 + MAJOR_SCALE[degree.rem_euclid(7) as usize];
+    let mut degree = rng.random_range(0..7);
     let mut timeline = TimelineBuilder::new();
     let mut previous: Option<(f64, Vowel)> = None;
     while timeline.now_s < duration_s {
-        let octave = rng.random_range(-1i32..=1) as f64 * 12.0;
-        let midi = (tonic + octave + MAJOR_SCALE[rng.random_range(0..7)]).clamp(low, high);
+        let mut next = degree + MOVES[rng.random_range(0..MOVES.len())];
+        if !(low..=high).contains(&degree_midi(next)) {
+            next = degree - (next - degree); // turn back into the range
+        }
+        if (low..=high).contains(&degree_midi(next)) {
+            degree = next;
+        }
+        let midi = degree_midi(degree).clamp(low, high);
         let duration = rng.random_range(0.2..1.5);
         let vowel = VOWELS[rng.random_range(0..5)];
         let vibrato = (duration > 0.6).then(|| Vibrato {
