@@ -1,7 +1,7 @@
 //! Affetto as a CLAP and VST3 plugin: the plugin struct, its life cycle and the exports.
 //!
 //! The signal path is `affetto_dsp::Engine`; this crate is glue. The `affetto` binary next to
-//! this library drives the same engine offline (`affetto render`).
+//! this library drives the same engine and analysis offline (`affetto render`, `affetto analyze`).
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ pub use params::AffettoParams;
 
 pub struct Affetto {
     params: Arc<AffettoParams>,
-    /// Rebuilt for the channel layout and buffer size in `initialize`; only processed afterwards.
+    /// Rebuilt for the channel layout, sample rate and buffer size in `activate`.
     engine: Engine,
 }
 
