@@ -1,8 +1,10 @@
 //! `cargo xtask pitch-eval`: Affetto's pitch tracker against its peers on generated voices with
-//! known truth. Five sets of five minutes each (clean singing, clean speech, 20 dB SNR pink noise,
-//! 10 dB SNR babble in a 0.5 s RT60 room, breathy singing) are written to `target/pitch-eval/` as
+//! known truth. Six sets of five minutes each (clean singing, clean speech, 20 dB SNR pink noise,
+//! 10 dB SNR pink noise in a 0.5 s RT60 room, breathy singing, and 10 dB SNR babble in the same
+//! room) are written to `target/pitch-eval/` as
 //! 16-bit 48 kHz WAV; Affetto (Live and Studio), aubio's yinfft, Praat's autocorrelation tracker
 //! and librosa's pYIN analyse the same files, and one metric function scores them all.
+//! `cargo xtask pitch-eval --no-peers` scores Affetto alone.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
 
-const SAMPLE_RATE_HZ: u32 = 48_000;
+pub(crate) const SAMPLE_RATE_HZ: u32 = 48_000;
 const HOP_S: f64 = synth::TRUTH_HOP_S;
 const HOP_SAMPLES: usize = 240;
 /// Each set is this many pieces of `PIECE_S` seconds, each from its own seed and voice.
@@ -26,7 +28,7 @@ const PIECE_S: f64 = 30.0;
 const VOICING_EDGE_FRAMES: usize = 4;
 
 #[derive(Clone, Copy)]
-enum Material {
+pub(crate) enum Material {
     Singing,
     Speech,
     /// Alternating pieces of singing and speech.
@@ -34,13 +36,13 @@ enum Material {
     BreathySinging,
 }
 
-struct Condition {
-    name: &'static str,
+pub(crate) struct Condition {
+    pub name: &'static str,
     material: Material,
     degradation: Degradation,
 }
 
-fn conditions() -> Vec<Condition> {
+pub(crate) fn conditions() -> Vec<Condition> {
     vec![
         Condition { name: "clean singing", material: Material::Singing, degradation: Degradation::default() },
         Condition { name: "clean speech", material: Material::Speech, degradation: Degradation::default() },
@@ -50,19 +52,27 @@ fn conditions() -> Vec<Condition> {
             degradation: Degradation { noise: Some((NoiseKind::Pink, 20.0)), ..Default::default() },
         },
         Condition {
+            name: "10 dB SNR (pink) + RT60 0.5 s",
+            material: Material::Mixed,
+            degradation: Degradation { noise: Some((NoiseKind::Pink, 10.0)), reverb_rt60_s: Some(0.5), ..Default::default() },
+        },
+        Condition { name: "breathy singing", material: Material::BreathySinging, degradation: Degradation::default() },
+        // Beyond the list: competing talkers, the hardest case for any pitch tracker (the
+        // babble is itself voiced speech, which the truth calls unvoiced).
+        Condition {
             name: "10 dB SNR babble + RT60 0.5 s",
             material: Material::Mixed,
             degradation: Degradation { noise: Some((NoiseKind::Babble, 10.0)), reverb_rt60_s: Some(0.5), ..Default::default() },
         },
-        Condition { name: "breathy singing", material: Material::BreathySinging, degradation: Degradation::default() },
     ]
 }
 
-/// One set: audio whose length is exactly `frames × HOP_SAMPLES`, and its truth.
-fn render_set(condition: &Condition, set_index: u64) -> VoiceRender {
+/// One set of `pieces` pieces: audio whose length is exactly `frames × HOP_SAMPLES`, and its
+/// truth. Piece `p` of set `s` is made from seed `1000 s + p`.
+pub(crate) fn render_set(condition: &Condition, set_index: u64, pieces: u64) -> VoiceRender {
     let mut samples = Vec::new();
     let mut frames = Vec::new();
-    for piece in 0..PIECES {
+    for piece in 0..pieces {
         let seed = 1_000 * set_index + piece;
         let mut rng = Pcg32::seed_from_u64(seed);
         let singing = match condition.material {
@@ -105,19 +115,40 @@ fn read_wav(path: &Path) -> Result<Vec<f32>> {
 /// F0 per 5 ms frame (0 = unvoiced), `frames` long.
 type Track = Vec<f32>;
 
-fn affetto_track(samples: &[f32], mode: AnalysisMode, frames: usize) -> Track {
+/// Affetto's track and its voicing probabilities, per frame.
+fn affetto_track(samples: &[f32], mode: AnalysisMode, frames: usize) -> (Track, Vec<f32>) {
     let mut tracker = PitchTracker::new(SAMPLE_RATE_HZ as f32, mode);
     let mut track = vec![0.0f32; frames];
+    let mut voicing = vec![0.0f32; frames];
     let mut store = |f: &affetto_dsp::PitchFrame| {
         if let Some(slot) = track.get_mut(f.index as usize) {
             *slot = f.f0_hz;
+            voicing[f.index as usize] = f.voicing_probability;
         }
     };
     for block in samples.chunks(256) {
         tracker.process(block, &mut store);
     }
     tracker.process(&vec![0.0; tracker.latency_samples() + 256], &mut store);
-    track
+    (track, voicing)
+}
+
+/// Expected calibration error of the voicing probability: frames binned by predicted
+/// probability (tenths), |mean prediction − share truly voiced| averaged with the bins' weights.
+/// 0 means "70 %" is voiced 70 % of the time.
+pub(crate) fn voicing_calibration_error(truth: &[FrameTruth], voicing: &[f32]) -> f64 {
+    let mut bins = [(0usize, 0.0f64, 0usize); 10];
+    for (t, &p) in truth.iter().zip(voicing) {
+        let bin = &mut bins[((p * 10.0) as usize).min(9)];
+        bin.0 += 1;
+        bin.1 += p as f64;
+        bin.2 += t.voiced as usize;
+    }
+    let total = truth.len().max(1) as f64;
+    bins.iter()
+        .filter(|b| b.0 > 0)
+        .map(|&(n, predicted, voiced)| n as f64 / total * (predicted / n as f64 - voiced as f64 / n as f64).abs())
+        .sum()
 }
 
 /// A peer's "time f0" lines placed on the frame grid, shifted by `shift_frames`.
@@ -273,7 +304,8 @@ fn peers() -> Vec<Peer> {
     ]
 }
 
-pub fn run() -> Result<()> {
+/// `with_peers`: false scores Affetto alone (seconds instead of the better part of an hour).
+pub fn run(with_peers: bool) -> Result<()> {
     nice_plug_xtask::chdir_workspace_root()?;
     let out_dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("pitch-eval");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -281,7 +313,7 @@ pub fn run() -> Result<()> {
     let out_dir = out_dir.canonicalize()?;
 
     let mut available = Vec::new();
-    for peer in peers() {
+    for peer in peers().into_iter().filter(|_| with_peers) {
         if (peer.probe)() || ((peer.install)() && (peer.probe)()) {
             available.push(peer);
         } else {
@@ -295,9 +327,10 @@ pub fn run() -> Result<()> {
     // Each peer's constant time offset, fitted once on clean singing (the shift in ±50 ms that
     // maximises its RPA) and then used for every condition.
     let mut shifts: Vec<i64> = vec![0; available.len()];
+    let mut calibration = Vec::new();
     for (set_index, condition) in conditions().iter().enumerate() {
         let started = Instant::now();
-        let voice = render_set(condition, set_index as u64);
+        let voice = render_set(condition, set_index as u64, PIECES);
         let wav = out_dir.join(format!("set{set_index}.wav"));
         write_wav(&wav, &voice.samples)?;
         let samples = read_wav(&wav)?;
@@ -313,8 +346,11 @@ pub fn run() -> Result<()> {
         let mut rows: Vec<(String, Scores, f64)> = Vec::new();
         for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
             let started = Instant::now();
-            let track = affetto_track(&samples, mode, frames);
+            let (track, voicing) = affetto_track(&samples, mode, frames);
             rows.push((format!("Affetto {mode:?}"), score(&voice.frames, &track), started.elapsed().as_secs_f64()));
+            if mode == AnalysisMode::Studio {
+                calibration.push((condition.name, voicing_calibration_error(&voice.frames, &voicing)));
+            }
         }
         for (peer, shift) in available.iter().zip(shifts.iter_mut()) {
             let started = Instant::now();
@@ -352,6 +388,10 @@ pub fn run() -> Result<()> {
             println!("{line}");
             writeln!(report, "{line}")?;
         }
+    }
+    writeln!(report, "\nVoicing probability calibration (Affetto Studio, expected calibration error over tenths):\n")?;
+    for (condition, error) in calibration {
+        writeln!(report, "- {condition}: {:.3}", error)?;
     }
     let report_path = out_dir.join("report.md");
     std::fs::write(&report_path, &report)?;

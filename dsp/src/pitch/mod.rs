@@ -10,9 +10,12 @@ mod decimator;
 mod decoder;
 mod envelope;
 pub mod kernels;
+mod voicing;
 mod yin;
 
 pub use envelope::{LPC_ORDER, SpectralEnvelope};
+pub use voicing::{VOICING_WEIGHTS, VoicingFeatures};
+use voicing::{LevelReference, voicing_probability};
 
 use decimator::Decimator;
 use decoder::PitchPathDecoder;
@@ -52,6 +55,8 @@ pub struct PitchFrame {
     pub energy_db: f32,
     /// All-pole model of the frame's spectrum (at the analysis rate, up to ≈ 8–11 kHz).
     pub envelope: SpectralEnvelope,
+    /// What `voicing_probability` was computed from.
+    pub voicing_features: VoicingFeatures,
 }
 
 impl PitchFrame {
@@ -83,9 +88,12 @@ pub struct PitchTracker {
     after_centre: usize,
     /// Frames the decoder holds before deciding.
     lookahead: usize,
-    /// Envelopes of the last `lookahead + 1` frames, by frame number, so each decided frame gets
-    /// its own.
+    /// Envelopes and voicing features of the last `lookahead + 1` frames, by frame number, so
+    /// each decided frame gets its own.
     envelopes: Vec<SpectralEnvelope>,
+    features: Vec<VoicingFeatures>,
+    /// The recent peak level that voicing judges each frame's level against.
+    level: LevelReference,
     /// Hann window and windowed copy of a frame for the envelope fit, `frame_len` long each.
     envelope_window: Vec<f32>,
     envelope_scratch: Vec<f32>,
@@ -125,6 +133,8 @@ impl PitchTracker {
             after_centre,
             lookahead,
             envelopes: vec![SpectralEnvelope::flat(analysis_rate_hz as f32); lookahead + 1],
+            features: vec![VoicingFeatures::default(); lookahead + 1],
+            level: LevelReference::new(),
             envelope_window: envelope::hann_window(frame_len),
             envelope_scratch: vec![0.0; frame_len],
             latency_samples: (latency_s * sample_rate_hz as f64).ceil() as usize,
@@ -139,6 +149,7 @@ impl PitchTracker {
     pub fn reset(&mut self) {
         self.decimator.reset();
         self.decoder.reset();
+        self.level = LevelReference::new();
         self.history.fill(0.0);
         self.received = 0;
         self.next_frame = 0;
@@ -170,9 +181,17 @@ impl PitchTracker {
         let frame_len = self.yin.frame_len();
         let frame_start = (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
         let frame = &self.history[frame_start..frame_start + frame_len];
-        let candidates = self.yin.estimate(frame);
+        let mut candidates = self.yin.estimate(frame);
+        let features = VoicingFeatures {
+            periodicity: candidates.periodicity,
+            relative_level_db: self.level.relative_db(candidates.energy_db),
+            prior_mass: candidates.prior_mass,
+        };
+        candidates.set_voicing_probability(voicing_probability(&features));
         let ring = self.envelopes.len() as u64;
-        self.envelopes[(self.next_frame % ring) as usize] =
+        let slot = (self.next_frame % ring) as usize;
+        self.features[slot] = features;
+        self.envelopes[slot] =
             envelope::lpc_envelope(frame, self.analysis_rate_hz as f32, &self.envelope_window, &mut self.envelope_scratch);
         self.next_frame += 1;
         let decided = self.decoder.push(&candidates)?;
@@ -183,6 +202,7 @@ impl PitchTracker {
             voicing_probability: decided.voicing_probability,
             energy_db: decided.energy_db,
             envelope: self.envelopes[(index % ring) as usize],
+            voicing_features: self.features[(index % ring) as usize],
         })
     }
 }

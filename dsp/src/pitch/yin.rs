@@ -40,20 +40,41 @@ pub struct Candidate {
     pub probability: f32,
 }
 
+/// Dips shallower than this (normalised difference) are not periods worth considering.
+const MAX_CANDIDATE_DEPTH: f32 = 0.8;
+
 /// What one analysis frame offers the decoder.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FrameCandidates {
     pub candidates: [Candidate; MAX_CANDIDATES],
     pub count: usize,
-    /// Probability that the frame is voiced: the total mass of its candidates.
+    /// Probability that the frame is voiced; the candidates' probabilities sum to it. As
+    /// estimated here it is the threshold prior's mass (pYIN's voicing); the tracker replaces it
+    /// with its calibrated model ([`Self::set_voicing_probability`]).
     pub voicing_probability: f32,
     /// Mean square of the integration window, in dBFS.
     pub energy_db: f32,
+    /// 1 − the deepest dip's normalised difference: how periodic the frame is at best.
+    pub periodicity: f32,
+    /// Mass of the threshold prior that picks any candidate.
+    pub prior_mass: f32,
 }
 
 impl FrameCandidates {
     pub fn voiced(&self) -> &[Candidate] {
         &self.candidates[..self.count]
+    }
+
+    /// Rescales the candidates so their probabilities sum to `probability`, keeping their shares.
+    pub fn set_voicing_probability(&mut self, probability: f32) {
+        let total: f32 = self.voiced().iter().map(|c| c.probability).sum();
+        if total > 0.0 {
+            let scale = probability / total;
+            self.candidates[..self.count].iter_mut().for_each(|c| c.probability *= scale);
+            self.voicing_probability = probability;
+        } else {
+            self.voicing_probability = 0.0;
+        }
     }
 }
 
@@ -127,10 +148,12 @@ impl YinEstimator {
         while tau < self.max_lag && result.count < MAX_CANDIDATES {
             let d = self.normalized[tau];
             let is_dip = d < self.normalized[tau - 1] && d <= self.normalized[tau + 1];
-            if is_dip && d < deepest_earlier {
-                let probability = self.prior_mass(d, deepest_earlier);
+            if is_dip && d < deepest_earlier && d < MAX_CANDIDATE_DEPTH {
+                // Deep dips the prior barely reaches (noisy, reverberant frames) stay candidates
+                // with a token share: whether the frame is voiced is the calibrated model's call.
+                let probability = self.prior_mass(d, deepest_earlier).max(1e-3);
                 deepest_earlier = d;
-                if probability > 1e-4 {
+                {
                     let period = tau as f32 + parabolic_offset(&self.difference[tau - 1..=tau + 1]);
                     periods[result.count] = period;
                     // Raw, not normalised: the cumulative mean grows with the lag, so d' alone
@@ -145,6 +168,8 @@ impl YinEstimator {
             tau += 1;
         }
         move_octave_errors_down(&mut result, &periods, &depths, &shallowness);
+        result.periodicity = 1.0 - deepest_earlier.min(1.0);
+        result.prior_mass = self.prior_mass(deepest_earlier, 1.0);
         result
     }
 
