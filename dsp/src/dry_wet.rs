@@ -1,40 +1,36 @@
 //! The finishing mix: latency-aligned dry signal, wet signal, output gain and bypass.
 
-/// Delays the input to keep it in step with the wet chain, with a tap that can move (when the
-/// analysis mode changes the latency) without a click: old and new taps are crossfaded.
+/// A fixed delay that keeps the input in step with the analysis.
 #[derive(Debug, Clone)]
 struct AlignmentDelay {
-    /// Ring of the last `buffer.len()` input samples: the largest delay any mode needs, plus one.
+    /// Ring of the last `buffer.len()` input samples; its length *is* the delay.
     buffer: Vec<f32>,
-    /// Where the next input sample goes.
-    write_pos: usize,
+    /// Index of the oldest sample, the next one to come out.
+    read_pos: usize,
 }
 
 impl AlignmentDelay {
-    fn new(max_delay_samples: usize) -> Self {
-        Self { buffer: vec![0.0; max_delay_samples + 1], write_pos: 0 }
+    fn new(delay_samples: usize) -> Self {
+        Self { buffer: vec![0.0; delay_samples], read_pos: 0 }
     }
 
     fn clear(&mut self) {
         self.buffer.fill(0.0);
-        self.write_pos = 0;
+        self.read_pos = 0;
     }
 
-    /// The sample written `delay` samples before the most recent one.
-    #[inline]
-    fn tap(&self, delay: usize) -> f32 {
-        let len = self.buffer.len();
-        self.buffer[(self.write_pos + len - 1 - delay) % len]
-    }
-
-    /// Writes `input` and reads it back `delay` samples later, crossfading from `previous_delay`
-    /// while `fade` (1 → 0, per sample) is non-zero.
-    fn process(&mut self, input: &[f32], output: &mut [f32], delay: usize, previous_delay: usize, fade: &[f32]) {
-        let len = self.buffer.len();
-        for ((x, y), &f) in input.iter().zip(output.iter_mut()).zip(fade) {
-            self.buffer[self.write_pos] = *x;
-            self.write_pos = (self.write_pos + 1) % len;
-            *y = if f > 0.0 { f * self.tap(previous_delay) + (1.0 - f) * self.tap(delay) } else { self.tap(delay) };
+    fn process(&mut self, input: &[f32], output: &mut [f32]) {
+        if self.buffer.is_empty() {
+            output.copy_from_slice(input);
+            return;
+        }
+        for (x, y) in input.iter().zip(output.iter_mut()) {
+            *y = self.buffer[self.read_pos];
+            self.buffer[self.read_pos] = *x;
+            self.read_pos += 1;
+            if self.read_pos == self.buffer.len() {
+                self.read_pos = 0;
+            }
         }
     }
 }
@@ -52,17 +48,17 @@ pub struct MixCurves<'a> {
 /// Holds the input back by the engine's latency so the dry/wet mix and bypass never comb-filter
 /// and switching bypass does not jump in time.
 pub struct DryWetMixer {
-    /// One delay per channel, each able to hold `max_latency_samples`.
+    /// One delay per channel, each `latency_samples` long.
     delays: Vec<AlignmentDelay>,
     /// The aligned dry signal of the current block, `[channel][sample]`, `max_block_samples` long.
     dry: Vec<Vec<f32>>,
 }
 
 impl DryWetMixer {
-    /// Allocates delays for up to `max_latency_samples` and block scratch for `max_block_samples`.
-    pub fn new(channels: usize, max_block_samples: usize, max_latency_samples: usize) -> Self {
+    /// Allocates delays of `latency_samples` and block scratch for `max_block_samples`.
+    pub fn new(channels: usize, max_block_samples: usize, latency_samples: usize) -> Self {
         Self {
-            delays: (0..channels).map(|_| AlignmentDelay::new(max_latency_samples)).collect(),
+            delays: (0..channels).map(|_| AlignmentDelay::new(latency_samples)).collect(),
             dry: (0..channels).map(|_| vec![0.0; max_block_samples]).collect(),
         }
     }
@@ -71,15 +67,14 @@ impl DryWetMixer {
         self.delays.iter_mut().for_each(AlignmentDelay::clear);
     }
 
-    /// Takes the block's input, delayed by `latency` (crossfading from `previous_latency` while
-    /// `fade` is non-zero), before the wet chain overwrites it.
+    /// Takes the block's input, delayed by the latency, before the wet chain overwrites it.
     ///
     /// # Panics
-    /// If a channel is longer than the `max_block_samples` given to [`Self::new`] (the engine
-    /// splits host blocks so that never happens), or a latency exceeds the maximum.
-    pub fn capture_dry(&mut self, channels: &[&mut [f32]], latency: usize, previous_latency: usize, fade: &[f32]) {
+    /// If a channel is longer than the `max_block_samples` given to [`Self::new`]; the engine
+    /// splits host blocks so that never happens.
+    pub fn capture_dry(&mut self, channels: &[&mut [f32]]) {
         for ((input, delay), dry) in channels.iter().zip(&mut self.delays).zip(&mut self.dry) {
-            delay.process(input, &mut dry[..input.len()], latency, previous_latency, fade);
+            delay.process(input, &mut dry[..input.len()]);
         }
     }
 
@@ -112,12 +107,12 @@ mod tests {
 
     #[test]
     fn dry_is_delayed_by_the_latency_across_blocks() {
-        let mut mixer = DryWetMixer::new(1, 16, 9);
+        let mut mixer = DryWetMixer::new(1, 16, 5);
         let input: Vec<f32> = (1..=40).map(|i| i as f32).collect();
         let mut dry_out = Vec::new();
         for chunk in input.chunks(7) {
             let mut block = chunk.to_vec();
-            mixer.capture_dry(&[&mut block[..]], 5, 5, &[0.0; 7]);
+            mixer.capture_dry(&[&mut block[..]]);
             dry_out.extend_from_slice(&mixer.dry[0][..chunk.len()]);
         }
         assert_eq!(&dry_out[..5], &[0.0; 5]);
@@ -125,21 +120,10 @@ mod tests {
     }
 
     #[test]
-    fn a_latency_change_crossfades_between_the_taps() {
-        let mut mixer = DryWetMixer::new(1, 8, 8);
-        let mut block: Vec<f32> = (1..=8).map(|i| i as f32).collect();
-        let fade = [1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0];
-        mixer.capture_dry(&[&mut block[..]], 2, 0, &fade);
-        // Sample k of the input is k + 1: tap 0 reads k + 1, tap 2 reads k - 1 (0 before the start).
-        let expected = [1.0, 0.75 * 2.0, 0.5 * 3.0 + 0.5 * 1.0, 0.25 * 4.0 + 0.75 * 2.0, 3.0, 4.0, 5.0, 6.0];
-        assert_eq!(&mixer.dry[0][..8], &expected);
-    }
-
-    #[test]
     fn mix_gain_and_bypass_weight_the_right_signals() {
         let mut mixer = DryWetMixer::new(1, 4, 0);
         let mut block = [1.0f32; 4];
-        mixer.capture_dry(&[&mut block[..]], 0, 0, &[0.0; 4]);
+        mixer.capture_dry(&[&mut block[..]]);
         // The wet chain would have changed the signal: pretend it produced 3.0 everywhere.
         let mut wet = [3.0f32; 4];
         let curves = MixCurves {

@@ -21,8 +21,6 @@ const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (8_000.0, 768_000.0);
 const MIX_RAMP_S: f32 = 0.020;
 const GAIN_RAMP_S: f32 = 0.020;
 const BYPASS_RAMP_S: f32 = 0.010;
-/// Crossfade between the old and new alignment when the mode changes the latency.
-const LATENCY_CROSSFADE_S: f32 = 0.010;
 
 /// What the user controls, as targets: the engine glides to them without clicks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,13 +31,11 @@ pub struct Controls {
     pub output_gain_db: f32,
     /// When set, the output is the latency-aligned input and nothing else.
     pub bypass: bool,
-    /// Live (causal, low latency) or Studio (look-ahead) analysis; the latency follows it.
-    pub mode: AnalysisMode,
 }
 
 impl Default for Controls {
     fn default() -> Self {
-        Self { mix_fraction: 1.0, output_gain_db: 0.0, bypass: false, mode: AnalysisMode::Live }
+        Self { mix_fraction: 1.0, output_gain_db: 0.0, bypass: false }
     }
 }
 
@@ -52,7 +48,6 @@ impl Controls {
             mix_fraction: finite_or(self.mix_fraction, default.mix_fraction).clamp(0.0, 1.0),
             output_gain_db: finite_or(self.output_gain_db, default.output_gain_db).clamp(-60.0, 30.0),
             bypass: self.bypass,
-            mode: self.mode,
         }
     }
 }
@@ -68,18 +63,14 @@ pub struct Engine {
     sample_rate_hz: f32,
     /// Longest chunk processed in one pass; `process` splits longer calls.
     max_block_samples: usize,
-    /// Pitch analysis for each mode, both built in `prepare` so switching never allocates;
-    /// indexed by [`mode_index`]. Only the current mode's tracker runs.
-    trackers: [PitchTracker; 2],
+    /// Live or Studio analysis: chosen in `prepare`, because it sets the latency, which hosts
+    /// only take up when they (re)activate a plugin.
     mode: AnalysisMode,
-    /// Summed channels, the voice the trackers hear; `max_block_samples` long.
+    tracker: PitchTracker,
+    /// Summed channels, the voice the tracker hears; `max_block_samples` long.
     mono: Vec<f32>,
     /// The most recent decided analysis frame.
     latest_frame: Option<PitchFrame>,
-    /// Latency before the last mode change, crossfaded out by `latency_fade`.
-    previous_latency_samples: usize,
-    /// 1 → 0 after a mode change: weight of the old alignment tap.
-    latency_fade: LinearRamp,
     /// Input aligned to the analysis (the latency the host compensates), and the final mix.
     dry_wet: DryWetMixer,
     mix_fraction: LinearRamp,
@@ -91,31 +82,22 @@ pub struct Engine {
     mix_curve: Vec<f32>,
     gain_curve: Vec<f32>,
     bypass_curve: Vec<f32>,
-    latency_fade_curve: Vec<f32>,
-}
-
-fn mode_index(mode: AnalysisMode) -> usize {
-    match mode {
-        AnalysisMode::Live => 0,
-        AnalysisMode::Studio => 1,
-    }
 }
 
 impl Engine {
     /// Creates an engine for `channels` channels (clamped to 1..=[`MAX_CHANNELS`]), already
-    /// prepared for 48 kHz and 1024-sample blocks so that it is usable before `prepare`.
+    /// prepared for 48 kHz, 1024-sample blocks and Live analysis so that it is usable before
+    /// `prepare`.
     pub fn new(channels: usize) -> Self {
         let defaults = Controls::default();
         let mut engine = Self {
             channels: channels.clamp(1, MAX_CHANNELS),
             sample_rate_hz: 0.0,
             max_block_samples: 0,
-            trackers: [PitchTracker::new(48_000.0, AnalysisMode::Live), PitchTracker::new(48_000.0, AnalysisMode::Studio)],
-            mode: defaults.mode,
+            mode: AnalysisMode::Live,
+            tracker: PitchTracker::new(48_000.0, AnalysisMode::Live),
             mono: Vec::new(),
             latest_frame: None,
-            previous_latency_samples: 0,
-            latency_fade: LinearRamp::new(0.0),
             dry_wet: DryWetMixer::new(0, 0, 0),
             mix_fraction: LinearRamp::new(defaults.mix_fraction),
             output_gain: LinearRamp::new(db_to_gain(defaults.output_gain_db)),
@@ -123,29 +105,24 @@ impl Engine {
             mix_curve: Vec::new(),
             gain_curve: Vec::new(),
             bypass_curve: Vec::new(),
-            latency_fade_curve: Vec::new(),
         };
-        engine.prepare(48_000.0, 1024);
+        engine.prepare(48_000.0, 1024, AnalysisMode::Live);
         engine
     }
 
     /// Sizes every buffer for `sample_rate_hz` and blocks up to `max_block_samples` (clamped to
-    /// 1..=[`MAX_BLOCK_SAMPLES_LIMIT`]; longer blocks are still accepted by `process`). Allocates.
-    pub fn prepare(&mut self, sample_rate_hz: f32, max_block_samples: usize) {
+    /// 1..=[`MAX_BLOCK_SAMPLES_LIMIT`]; longer blocks are still accepted by `process`), with
+    /// `mode` analysis. Allocates.
+    pub fn prepare(&mut self, sample_rate_hz: f32, max_block_samples: usize, mode: AnalysisMode) {
         let (min_rate, max_rate) = SAMPLE_RATE_RANGE_HZ;
         self.sample_rate_hz =
             if sample_rate_hz.is_finite() { sample_rate_hz.clamp(min_rate, max_rate) } else { 48_000.0 };
         self.max_block_samples = max_block_samples.clamp(1, MAX_BLOCK_SAMPLES_LIMIT);
-        self.trackers = [
-            PitchTracker::new(self.sample_rate_hz, AnalysisMode::Live),
-            PitchTracker::new(self.sample_rate_hz, AnalysisMode::Studio),
-        ];
-        let max_latency = self.trackers.iter().map(PitchTracker::latency_samples).max().unwrap_or(0);
-        self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, max_latency);
+        self.mode = mode;
+        self.tracker = PitchTracker::new(self.sample_rate_hz, mode);
+        self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, self.tracker.latency_samples());
         self.mono = vec![0.0; self.max_block_samples];
-        self.latency_fade.set_ramp_time(LATENCY_CROSSFADE_S, self.sample_rate_hz);
-        self.latency_fade.snap_to(0.0);
-        self.latency_fade_curve = vec![0.0; self.max_block_samples];
+        self.latest_frame = None;
         self.mix_fraction.set_ramp_time(MIX_RAMP_S, self.sample_rate_hz);
         self.output_gain.set_ramp_time(GAIN_RAMP_S, self.sample_rate_hz);
         self.bypass_fraction.set_ramp_time(BYPASS_RAMP_S, self.sample_rate_hz);
@@ -159,11 +136,8 @@ impl Engine {
     pub fn reset(&mut self, controls: &Controls) {
         let controls = controls.sanitized();
         self.dry_wet.reset();
-        self.mode = controls.mode;
-        self.trackers.iter_mut().for_each(PitchTracker::reset);
+        self.tracker.reset();
         self.latest_frame = None;
-        self.latency_fade.snap_to(0.0);
-        self.previous_latency_samples = self.latency();
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain.snap_to(db_to_gain(controls.output_gain_db));
         self.bypass_fraction.snap_to(if controls.bypass { 1.0 } else { 0.0 });
@@ -172,11 +146,7 @@ impl Engine {
     /// Delay from input to output in samples, to be reported to the host: the current mode's
     /// analysis latency, to which the audio is aligned.
     pub fn latency_samples(&self) -> u32 {
-        self.latency() as u32
-    }
-
-    fn latency(&self) -> usize {
-        self.trackers[mode_index(self.mode)].latency_samples()
+        self.tracker.latency_samples() as u32
     }
 
     pub fn mode(&self) -> AnalysisMode {
@@ -205,9 +175,6 @@ impl Engine {
         self.mix_fraction.set_target(controls.mix_fraction);
         self.output_gain.set_target(db_to_gain(controls.output_gain_db));
         self.bypass_fraction.set_target(if controls.bypass { 1.0 } else { 0.0 });
-        if controls.mode != self.mode {
-            self.switch_mode(controls.mode);
-        }
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);
@@ -228,17 +195,6 @@ impl Engine {
         }
     }
 
-    /// Moves to another analysis mode: its tracker starts afresh and the alignment glides to its
-    /// latency. The host is told the new latency by whoever reports `latency_samples`.
-    fn switch_mode(&mut self, mode: AnalysisMode) {
-        self.previous_latency_samples = self.latency();
-        self.mode = mode;
-        self.trackers[mode_index(mode)].reset();
-        self.latest_frame = None;
-        self.latency_fade.snap_to(1.0);
-        self.latency_fade.set_target(0.0);
-    }
-
     /// One pass over at most `max_block_samples` samples.
     fn process_chunk(&mut self, channels: &mut [&mut [f32]]) {
         let n = channels[0].len();
@@ -254,11 +210,9 @@ impl Engine {
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
         let latest = &mut self.latest_frame;
-        self.trackers[mode_index(self.mode)].process(mono, |frame| *latest = Some(*frame));
+        self.tracker.process(mono, |frame| *latest = Some(*frame));
 
-        self.latency_fade.fill(&mut self.latency_fade_curve[..n]);
-        let latency = self.latency();
-        self.dry_wet.capture_dry(channels, latency, self.previous_latency_samples, &self.latency_fade_curve[..n]);
+        self.dry_wet.capture_dry(channels);
         // The wet chain starts from the input aligned with its analysis; resynthesis will replace
         // this copy with the transformed voice.
         self.dry_wet.copy_dry_into(channels);

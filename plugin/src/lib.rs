@@ -69,9 +69,15 @@ impl Plugin for Affetto {
     ) -> bool {
         let channels = audio_io_layout.main_output_channels.map_or(1, NonZeroU32::get) as usize;
         self.engine = Engine::new(channels);
-        self.engine.prepare(buffer_config.sample_rate, buffer_config.max_buffer_size as usize);
-        // The latency depends on the mode, which may just have been restored from a preset.
-        self.engine.reset(&self.params.controls());
+        // The mode sets the latency, so it is read here: CLAP lets the latency change only during
+        // activation. (Reporting a change from `process` instead makes nice-plug 0.4.2 call
+        // `latency.changed()` outside activation when the host deactivates before servicing the
+        // callback: clap-validator's parameter fuzzing catches exactly that.)
+        self.engine.prepare(
+            buffer_config.sample_rate,
+            buffer_config.max_buffer_size as usize,
+            self.params.analysis_mode(),
+        );
         context.set_latency_samples(self.engine.latency_samples());
         true
     }
@@ -84,15 +90,11 @@ impl Plugin for Affetto {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        context: &mut impl ProcessContext<Self>,
+        _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         // With sample-accurate automation the wrapper splits the host block at every parameter
         // event, so reading the values here starts each glide on the event's own sample.
         self.engine.process(buffer.as_slice(), &self.params.controls());
-        // A mode change moves the latency mid-stream; the wrapper tells the host (CLAP: restart
-        // request, then `latency.changed()` on reactivation; VST3: restartComponent with the
-        // latency flag) only when the value differs.
-        context.set_latency_samples(self.engine.latency_samples());
         ProcessStatus::Normal
     }
 }

@@ -30,8 +30,8 @@ pub struct AffettoParams {
     #[id = "bypass"]
     pub bypass: BoolParam,
 
-    /// Live or Studio analysis. Changing it changes the latency, which makes hosts restart
-    /// processing, so it is not automatable.
+    /// Live or Studio analysis. It sets the latency, which CLAP allows to change only while the
+    /// plugin activates, so a new value takes effect at the next activation (not automatable).
     #[id = "mode"]
     pub mode: EnumParam<Mode>,
 }
@@ -63,10 +63,14 @@ impl AffettoParams {
             mix_fraction: self.mix_percent.value() / 100.0,
             output_gain_db: self.output_gain_db.value(),
             bypass: self.bypass.value(),
-            mode: match self.mode.value() {
-                Mode::Live => AnalysisMode::Live,
-                Mode::Studio => AnalysisMode::Studio,
-            },
+        }
+    }
+
+    /// The analysis mode to prepare the engine with.
+    pub fn analysis_mode(&self) -> AnalysisMode {
+        match self.mode.value() {
+            Mode::Live => AnalysisMode::Live,
+            Mode::Studio => AnalysisMode::Studio,
         }
     }
 }

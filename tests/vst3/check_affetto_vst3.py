@@ -29,17 +29,24 @@ check("exposes its parameters", set(plugin.parameters.keys()) == {"mix", "output
       str(plugin.parameters.keys()))
 
 # pedalboard compensates the latency the plugin reports, so an exact match of input and output
-# proves the reported latency equals the real one.
+# proves the reported latency equals the real one. The mode takes effect when the host next
+# activates the plugin: a short block delivers the parameter change, and pedalboard reactivates
+# the plugin whenever the sample rate changes.
+live_latency = {}
 for mode, budget_s in (("Live", 0.020), ("Studio", 0.250)):
     plugin.mode = mode
+    plugin(noise(2, 512, 1), 22_050)
     for sample_rate in (44_100, 48_000, 96_000):
         for buffer_size in (64, 512, 4096):
             x = noise(2, sample_rate // 2, buffer_size)
             y = plugin(x, sample_rate, buffer_size=buffer_size, reset=True)
             latency = plugin.reported_latency_samples
             error = np.abs(y - x).max()
+            if mode == "Live":
+                live_latency[sample_rate] = latency
+            in_budget = 0 < latency <= budget_s * sample_rate and (mode == "Live" or latency > live_latency[sample_rate])
             check(f"{mode} at {sample_rate} Hz, block {buffer_size}: reported latency {latency} is the real one",
-                  error == 0.0 and 0 < latency <= budget_s * sample_rate, f"max error {error}")
+                  error == 0.0 and in_budget, f"max error {error}")
 plugin.mode = "Live"
 
 plugin.output_gain_db = -6.0

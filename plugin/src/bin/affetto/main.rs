@@ -108,8 +108,8 @@ fn run_analyze(matches: &clap::ArgMatches) -> ExitCode {
 }
 
 fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
-    let controls = match params.apply(matches) {
-        Ok(values) => values.controls(),
+    let (controls, mode) = match params.apply(matches) {
+        Ok(values) => (values.controls(), values.analysis_mode()),
         Err(error) => {
             eprintln!("affetto: {error:#}");
             return ExitCode::from(2);
@@ -130,7 +130,7 @@ fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
         output_format,
         show_progress: !quiet,
     };
-    match render::render(&job, &controls) {
+    match render::render(&job, &controls, mode) {
         Ok(report) => {
             if !quiet {
                 println!("{}", report.summary(&job));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use affetto_dsp::{Controls, Engine};
+use affetto_dsp::{AnalysisMode, Controls, Engine};
 use anyhow::{Result, bail};
 use hound::{SampleFormat, WavSpec};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -50,7 +50,7 @@ impl RenderReport {
 
 /// Renders `job` with the engine set to `controls`. The output is as long as the input and
 /// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
-pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
+pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Result<RenderReport> {
     let started = Instant::now();
     let input = WavInput::open(&job.input)?;
     let input_frames = input.frames;
@@ -63,7 +63,7 @@ pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
         spec.bits_per_sample = bits;
     }
     let output = WavOutput::create(&job.output, spec)?;
-    let result = stream(job, input, output, spec, controls);
+    let result = stream(job, input, output, spec, controls, mode);
     if result.is_err() {
         // A half-written file would look like a finished render in a file browser.
         let _ = std::fs::remove_file(&job.output);
@@ -73,10 +73,17 @@ pub fn render(job: &RenderJob, controls: &Controls) -> Result<RenderReport> {
 }
 
 /// Streams the whole input through a new engine into `output`; returns the compensated latency.
-fn stream(job: &RenderJob, mut input: WavInput, mut output: WavOutput, spec: WavSpec, controls: &Controls) -> Result<u32> {
+fn stream(
+    job: &RenderJob,
+    mut input: WavInput,
+    mut output: WavOutput,
+    spec: WavSpec,
+    controls: &Controls,
+    mode: AnalysisMode,
+) -> Result<u32> {
     let channels = spec.channels as usize;
     let mut engine = Engine::new(channels);
-    engine.prepare(spec.sample_rate as f32, job.block_frames);
+    engine.prepare(spec.sample_rate as f32, job.block_frames, mode);
     engine.reset(controls);
     let latency = engine.latency_samples() as u64;
 
