@@ -57,8 +57,7 @@ pub fn degrade(voice: &mut VoiceRender, degradation: &Degradation, seed: u64) {
 fn voiced_power(voice: &VoiceRender) -> f32 {
     let hop = (super::TRUTH_HOP_S * voice.sample_rate_hz as f64) as usize;
     let (mut sum, mut count) = (0.0f64, 0usize);
-    for (i, frame) in voice.frames.iter().enumerate().filter(|(_, f)| f.voiced) {
-        let _ = frame;
+    for (i, _) in voice.frames.iter().enumerate().filter(|(_, f)| f.voiced) {
         for x in voice.samples.iter().skip(i * hop).take(hop) {
             sum += (*x as f64).powi(2);
             count += 1;
