@@ -57,7 +57,7 @@ pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch:
     }
     let mut autocorrelation = [0.0f32; LPC_ORDER + 1];
     for (lag, r) in autocorrelation.iter_mut().enumerate() {
-        *r = windowed[..n - lag].iter().zip(&windowed[lag..]).map(|(a, b)| a * b).sum();
+        *r = dot(&windowed[..n - lag], &windowed[lag..]);
     }
     if autocorrelation[0] <= 1e-12 {
         return SpectralEnvelope::flat(sample_rate_hz);
@@ -82,6 +82,21 @@ pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch:
         previous_lpc = lpc;
     }
     SpectralEnvelope { lpc, gain: (error.max(0.0) / n as f32).sqrt(), sample_rate_hz }
+}
+
+/// Σ a·b over eight independent partial sums: the compiler may not reorder one running float sum,
+/// but it does turn eight lanes into one vector register (measured with `--bench analysis`: one
+/// second of 48 kHz Live analysis went from 4.5 ms to 3.0 ms).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
