@@ -63,9 +63,8 @@ pub struct Engine {
     sample_rate_hz: f32,
     /// Longest chunk processed in one pass; `process` splits longer calls.
     max_block_samples: usize,
-    /// Live or Studio analysis: chosen in `prepare`, because it sets the latency, which hosts
-    /// only take up when they (re)activate a plugin.
-    mode: AnalysisMode,
+    /// Live or Studio analysis, chosen in `prepare` because the mode sets the latency, which
+    /// hosts only take up when they (re)activate a plugin.
     tracker: PitchTracker,
     /// Summed channels, the voice the tracker hears; `max_block_samples` long.
     mono: Vec<f32>,
@@ -94,7 +93,6 @@ impl Engine {
             channels: channels.clamp(1, MAX_CHANNELS),
             sample_rate_hz: 0.0,
             max_block_samples: 0,
-            mode: AnalysisMode::Live,
             tracker: PitchTracker::new(48_000.0, AnalysisMode::Live),
             mono: Vec::new(),
             latest_frame: None,
@@ -118,7 +116,6 @@ impl Engine {
         self.sample_rate_hz =
             if sample_rate_hz.is_finite() { sample_rate_hz.clamp(min_rate, max_rate) } else { 48_000.0 };
         self.max_block_samples = max_block_samples.clamp(1, MAX_BLOCK_SAMPLES_LIMIT);
-        self.mode = mode;
         self.tracker = PitchTracker::new(self.sample_rate_hz, mode);
         self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, self.tracker.latency_samples());
         self.mono = vec![0.0; self.max_block_samples];
@@ -149,22 +146,13 @@ impl Engine {
         self.tracker.latency_samples() as u32
     }
 
-    pub fn mode(&self) -> AnalysisMode {
-        self.mode
-    }
 
     /// The most recent analysis frame (F0, voicing, energy) decided by the current mode.
     pub fn latest_pitch_frame(&self) -> Option<PitchFrame> {
         self.latest_frame
     }
 
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
 
-    pub fn sample_rate_hz(&self) -> f32 {
-        self.sample_rate_hz
-    }
 
     /// Processes one host block in place, `channels[channel][sample]`, gliding towards
     /// `controls` from the block's first sample (call it per sub-block for sample-accurate

@@ -195,10 +195,6 @@ impl AffettoInstance {
         self.channels = channels;
     }
 
-    pub fn channels(&self) -> usize {
-        self.channels
-    }
-
     pub fn activate(&mut self, sample_rate_hz: f64, max_block: usize) -> Activation {
         let configuration = PluginAudioConfiguration {
             sample_rate: sample_rate_hz,

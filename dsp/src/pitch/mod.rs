@@ -49,7 +49,8 @@ pub struct PitchFrame {
     pub index: u64,
     /// 0 when the frame is decided unvoiced.
     pub f0_hz: f32,
-    /// Probability that the frame is voiced, from the candidate model (before decoding).
+    /// Calibrated probability that the frame is voiced (see `voicing.rs`), before decoding: the
+    /// decoder may still call a likely-voiced frame unvoiced, or the reverse.
     pub voicing_probability: f32,
     /// Mean square of the analysis window, dBFS.
     pub energy_db: f32,

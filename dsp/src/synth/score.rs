@@ -43,10 +43,6 @@ impl Note {
         Self { vibrato: Some(Vibrato { rate_hz, extent_cents, onset_s }), ..self }
     }
 
-    pub fn with_scoop(self, scoop_cents: f64) -> Self {
-        Self { scoop_cents, ..self }
-    }
-
     pub fn with_rest_after(self, rest_after_s: f64) -> Self {
         Self { rest_after_s, ..self }
     }
