@@ -13,7 +13,10 @@ fn one_second(c: &mut Criterion) {
     let second = &voice.samples[48_000..96_000];
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
         let mut group = c.benchmark_group(format!("analysis_1s_48k_{mode:?}"));
-        for (name, kernel) in [("scalar", difference_scalar as _), ("simd", best_difference_kernel())] {
+        for (name, kernel) in [
+            ("scalar", difference_scalar as _),
+            ("simd", best_difference_kernel()),
+        ] {
             let mut tracker = PitchTracker::with_difference_kernel(48_000.0, mode, kernel);
             group.bench_function(name, |b| {
                 b.iter(|| {

@@ -8,10 +8,14 @@ use std::hint::black_box;
 fn difference(c: &mut Criterion) {
     // Window and lag count at 16 kHz (48/96/192 kHz hosts) and 22.05 kHz (44.1 kHz hosts).
     for (rate, window, lags) in [("16k", 269, 270), ("22k", 369, 370)] {
-        let x: Vec<f32> = (0..window + lags).map(|i| (i as f32 * 0.37).sin()).collect();
+        let x: Vec<f32> = (0..window + lags)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
         let mut out = vec![0.0f32; lags];
         let mut group = c.benchmark_group(format!("difference_{rate}"));
-        group.bench_function("scalar", |b| b.iter(|| difference_scalar(black_box(&x), window, &mut out)));
+        group.bench_function("scalar", |b| {
+            b.iter(|| difference_scalar(black_box(&x), window, &mut out))
+        });
         let best = best_difference_kernel();
         group.bench_function("simd", |b| b.iter(|| best(black_box(&x), window, &mut out)));
         group.finish();

@@ -11,7 +11,10 @@ struct AlignmentDelay {
 
 impl AlignmentDelay {
     fn new(delay_samples: usize) -> Self {
-        Self { buffer: vec![0.0; delay_samples], read_pos: 0 }
+        Self {
+            buffer: vec![0.0; delay_samples],
+            read_pos: 0,
+        }
     }
 
     fn clear(&mut self) {
@@ -58,8 +61,12 @@ impl DryWetMixer {
     /// Allocates delays of `latency_samples` and block scratch for `max_block_samples`.
     pub fn new(channels: usize, max_block_samples: usize, latency_samples: usize) -> Self {
         Self {
-            delays: (0..channels).map(|_| AlignmentDelay::new(latency_samples)).collect(),
-            dry: (0..channels).map(|_| vec![0.0; max_block_samples]).collect(),
+            delays: (0..channels)
+                .map(|_| AlignmentDelay::new(latency_samples))
+                .collect(),
+            dry: (0..channels)
+                .map(|_| vec![0.0; max_block_samples])
+                .collect(),
         }
     }
 
@@ -92,7 +99,11 @@ impl DryWetMixer {
         for (wet, dry) in channels.iter_mut().zip(&self.dry) {
             let n = wet.len();
             let samples = wet.iter_mut().zip(&dry[..n]);
-            let controls = curves.mix_fraction.iter().zip(curves.output_gain).zip(curves.bypass_fraction);
+            let controls = curves
+                .mix_fraction
+                .iter()
+                .zip(curves.output_gain)
+                .zip(curves.bypass_fraction);
             for ((y, &d), ((&m, &g), &b)) in samples.zip(controls) {
                 let engaged = g * (m * *y + (1.0 - m) * d);
                 *y = b * d + (1.0 - b) * engaged;

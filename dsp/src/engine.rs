@@ -35,7 +35,11 @@ pub struct Controls {
 
 impl Default for Controls {
     fn default() -> Self {
-        Self { mix_fraction: 1.0, output_gain_db: 0.0, bypass: false }
+        Self {
+            mix_fraction: 1.0,
+            output_gain_db: 0.0,
+            bypass: false,
+        }
     }
 }
 
@@ -46,7 +50,8 @@ impl Controls {
         let finite_or = |x: f32, fallback: f32| if x.is_finite() { x } else { fallback };
         Self {
             mix_fraction: finite_or(self.mix_fraction, default.mix_fraction).clamp(0.0, 1.0),
-            output_gain_db: finite_or(self.output_gain_db, default.output_gain_db).clamp(-60.0, 30.0),
+            output_gain_db: finite_or(self.output_gain_db, default.output_gain_db)
+                .clamp(-60.0, 30.0),
             bypass: self.bypass,
         }
     }
@@ -113,16 +118,26 @@ impl Engine {
     /// `mode` analysis. Allocates.
     pub fn prepare(&mut self, sample_rate_hz: f32, max_block_samples: usize, mode: AnalysisMode) {
         let (min_rate, max_rate) = SAMPLE_RATE_RANGE_HZ;
-        self.sample_rate_hz =
-            if sample_rate_hz.is_finite() { sample_rate_hz.clamp(min_rate, max_rate) } else { 48_000.0 };
+        self.sample_rate_hz = if sample_rate_hz.is_finite() {
+            sample_rate_hz.clamp(min_rate, max_rate)
+        } else {
+            48_000.0
+        };
         self.max_block_samples = max_block_samples.clamp(1, MAX_BLOCK_SAMPLES_LIMIT);
         self.tracker = PitchTracker::new(self.sample_rate_hz, mode);
-        self.dry_wet = DryWetMixer::new(self.channels, self.max_block_samples, self.tracker.latency_samples());
+        self.dry_wet = DryWetMixer::new(
+            self.channels,
+            self.max_block_samples,
+            self.tracker.latency_samples(),
+        );
         self.mono = vec![0.0; self.max_block_samples];
         self.latest_frame = None;
-        self.mix_fraction.set_ramp_time(MIX_RAMP_S, self.sample_rate_hz);
-        self.output_gain.set_ramp_time(GAIN_RAMP_S, self.sample_rate_hz);
-        self.bypass_fraction.set_ramp_time(BYPASS_RAMP_S, self.sample_rate_hz);
+        self.mix_fraction
+            .set_ramp_time(MIX_RAMP_S, self.sample_rate_hz);
+        self.output_gain
+            .set_ramp_time(GAIN_RAMP_S, self.sample_rate_hz);
+        self.bypass_fraction
+            .set_ramp_time(BYPASS_RAMP_S, self.sample_rate_hz);
         self.mix_curve = vec![0.0; self.max_block_samples];
         self.gain_curve = vec![0.0; self.max_block_samples];
         self.bypass_curve = vec![0.0; self.max_block_samples];
@@ -136,8 +151,10 @@ impl Engine {
         self.tracker.reset();
         self.latest_frame = None;
         self.mix_fraction.snap_to(controls.mix_fraction);
-        self.output_gain.snap_to(db_to_gain(controls.output_gain_db));
-        self.bypass_fraction.snap_to(if controls.bypass { 1.0 } else { 0.0 });
+        self.output_gain
+            .snap_to(db_to_gain(controls.output_gain_db));
+        self.bypass_fraction
+            .snap_to(if controls.bypass { 1.0 } else { 0.0 });
     }
 
     /// Delay from input to output in samples, to be reported to the host: the current mode's
@@ -146,13 +163,10 @@ impl Engine {
         self.tracker.latency_samples() as u32
     }
 
-
     /// The most recent analysis frame (F0, voicing, energy) decided by the current mode.
     pub fn latest_pitch_frame(&self) -> Option<PitchFrame> {
         self.latest_frame
     }
-
-
 
     /// Processes one host block in place, `channels[channel][sample]`, gliding towards
     /// `controls` from the block's first sample (call it per sub-block for sample-accurate
@@ -161,8 +175,10 @@ impl Engine {
     pub fn process(&mut self, channels: &mut [&mut [f32]], controls: &Controls) {
         let controls = controls.sanitized();
         self.mix_fraction.set_target(controls.mix_fraction);
-        self.output_gain.set_target(db_to_gain(controls.output_gain_db));
-        self.bypass_fraction.set_target(if controls.bypass { 1.0 } else { 0.0 });
+        self.output_gain
+            .set_target(db_to_gain(controls.output_gain_db));
+        self.bypass_fraction
+            .set_target(if controls.bypass { 1.0 } else { 0.0 });
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);
@@ -193,7 +209,9 @@ impl Engine {
         let mono = &mut self.mono[..n];
         mono.copy_from_slice(channels[0]);
         for channel in channels.iter().skip(1) {
-            mono.iter_mut().zip(channel.iter()).for_each(|(m, x)| *m += x);
+            mono.iter_mut()
+                .zip(channel.iter())
+                .for_each(|(m, x)| *m += x);
         }
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);

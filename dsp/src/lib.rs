@@ -9,6 +9,7 @@ pub mod pitch;
 mod ramp;
 mod safety;
 pub mod synth;
+pub mod vibrato;
 
 pub use engine::{Controls, Engine, MAX_BLOCK_SAMPLES_LIMIT, MAX_CHANNELS};
 pub use pitch::{AnalysisMode, PitchFrame};

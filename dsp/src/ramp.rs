@@ -20,7 +20,13 @@ pub struct LinearRamp {
 
 impl LinearRamp {
     pub fn new(value: f32) -> Self {
-        Self { current: value, target: value, step: 0.0, remaining_samples: 0, ramp_samples: 1 }
+        Self {
+            current: value,
+            target: value,
+            step: 0.0,
+            remaining_samples: 0,
+            ramp_samples: 1,
+        }
     }
 
     /// Sets how long a ramp takes. Called from `prepare`, when the sample rate is known.
@@ -76,7 +82,10 @@ mod tests {
         ramp.set_target(1.0);
         let mut out = [0.0; 100];
         ramp.fill(&mut out);
-        assert!((out[0] - 1.0 / 48.0).abs() < 1e-6, "first sample already moves");
+        assert!(
+            (out[0] - 1.0 / 48.0).abs() < 1e-6,
+            "first sample already moves"
+        );
         assert!(out[46] < 1.0);
         assert_eq!(out[47], 1.0);
         assert!(out[47..].iter().all(|&v| v == 1.0));

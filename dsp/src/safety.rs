@@ -26,14 +26,22 @@ pub fn sanitize_input(samples: &mut [f32]) {
 /// [`sanitize_input`] for one sample.
 #[inline]
 pub fn sanitize_sample(x: f32) -> f32 {
-    if x.is_nan() || x.abs() < DENORMAL_FLOOR { 0.0 } else { x.clamp(-INPUT_CEILING, INPUT_CEILING) }
+    if x.is_nan() || x.abs() < DENORMAL_FLOOR {
+        0.0
+    } else {
+        x.clamp(-INPUT_CEILING, INPUT_CEILING)
+    }
 }
 
 /// Clamps to ±[`OUTPUT_CEILING`] and maps any NaN to 0, in place.
 pub fn clamp_output(samples: &mut [f32]) {
     for sample in samples {
         let x = *sample;
-        *sample = if x.is_nan() { 0.0 } else { x.clamp(-OUTPUT_CEILING, OUTPUT_CEILING) };
+        *sample = if x.is_nan() {
+            0.0
+        } else {
+            x.clamp(-OUTPUT_CEILING, OUTPUT_CEILING)
+        };
     }
 }
 
@@ -43,9 +51,30 @@ mod tests {
 
     #[test]
     fn hostile_values_become_finite_and_bounded() {
-        let mut samples = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e-38, -1e-35, 1e6, 0.5, -0.25];
+        let mut samples = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-38,
+            -1e-35,
+            1e6,
+            0.5,
+            -0.25,
+        ];
         sanitize_input(&mut samples);
-        assert_eq!(samples, [0.0, INPUT_CEILING, -INPUT_CEILING, 0.0, 0.0, INPUT_CEILING, 0.5, -0.25]);
+        assert_eq!(
+            samples,
+            [
+                0.0,
+                INPUT_CEILING,
+                -INPUT_CEILING,
+                0.0,
+                0.0,
+                INPUT_CEILING,
+                0.5,
+                -0.25
+            ]
+        );
         let mut out = [f32::NAN, 1e9, -1e9, 0.75];
         clamp_output(&mut out);
         assert_eq!(out, [0.0, OUTPUT_CEILING, -OUTPUT_CEILING, 0.75]);

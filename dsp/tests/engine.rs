@@ -44,7 +44,9 @@ static ALLOCATOR: GuardedAllocator = GuardedAllocator;
 fn allocations_during(f: impl FnOnce()) -> usize {
     // Only one guarded region at a time, so the global counter belongs to it.
     static REGION: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _region = REGION.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _region = REGION
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let before = GUARDED_ALLOCATIONS.load(Ordering::SeqCst);
     GUARDED.with(|g| g.set(true));
     f();
@@ -80,7 +82,10 @@ fn the_guard_counts_an_injected_allocation() {
         std::hint::black_box(Vec::<f32>::with_capacity(16));
     });
     assert!(count >= 1, "the guard saw {count} allocations");
-    assert_eq!(allocations_during(|| assert_eq!(std::hint::black_box(1 + 1), 2)), 0);
+    assert_eq!(
+        allocations_during(|| assert_eq!(std::hint::black_box(1 + 1), 2)),
+        0
+    );
 }
 
 #[test]
@@ -93,9 +98,14 @@ fn process_and_reset_never_allocate() {
             // Longer than prepared (split internally) and the largest a host may send.
             let mut buffers = vec![vec![0.0f32; 10_000]; channels];
             let allocations = allocations_during(|| {
-                for (i, block) in [1usize, 2, 63, 64, 511, 4096, 8192, 10_000].into_iter().enumerate() {
+                for (i, block) in [1usize, 2, 63, 64, 511, 4096, 8192, 10_000]
+                    .into_iter()
+                    .enumerate()
+                {
                     for channel in buffers.iter_mut() {
-                        channel[..block].iter_mut().for_each(|x| *x = noise.next_unit() - 0.5);
+                        channel[..block]
+                            .iter_mut()
+                            .for_each(|x| *x = noise.next_unit() - 0.5);
                     }
                     let mut slices: [&mut [f32]; 2] = Default::default();
                     for (slot, channel) in slices.iter_mut().zip(buffers.iter_mut()) {
@@ -107,7 +117,10 @@ fn process_and_reset_never_allocate() {
                     }
                 }
             });
-            assert_eq!(allocations, 0, "{sample_rate_hz} Hz, {channels} channels, {mode:?}");
+            assert_eq!(
+                allocations, 0,
+                "{sample_rate_hz} Hz, {channels} channels, {mode:?}"
+            );
         }
     }
 }
@@ -131,9 +144,16 @@ fn default_controls_give_the_input_delayed_by_the_reported_latency() {
             engine.prepare(sample_rate_hz, 512, mode);
             engine.reset(&Controls::default());
             let latency = engine.latency_samples() as usize;
-            assert!(latency > 0 && latency as f32 <= budget_s * sample_rate_hz, "{mode:?}: {latency}");
+            assert!(
+                latency > 0 && latency as f32 <= budget_s * sample_rate_hz,
+                "{mode:?}: {latency}"
+            );
             let output = run(&mut engine, &signal, 512, &Controls::default());
-            assert_eq!(&output[latency..], &signal[..signal.len() - latency], "{sample_rate_hz} Hz {mode:?}");
+            assert_eq!(
+                &output[latency..],
+                &signal[..signal.len() - latency],
+                "{sample_rate_hz} Hz {mode:?}"
+            );
         }
     }
 }
@@ -142,7 +162,11 @@ fn default_controls_give_the_input_delayed_by_the_reported_latency() {
 fn output_does_not_depend_on_the_block_size() {
     let mut noise = Noise(11);
     let signal: Vec<f32> = (0..30_000).map(|_| noise.next_unit() - 0.5).collect();
-    let controls = Controls { mix_fraction: 0.3, output_gain_db: -4.0, ..Controls::default() };
+    let controls = Controls {
+        mix_fraction: 0.3,
+        output_gain_db: -4.0,
+        ..Controls::default()
+    };
     let reference = {
         let mut engine = Engine::new(1);
         engine.prepare(48_000.0, 8192, AnalysisMode::Live);
@@ -155,7 +179,10 @@ fn output_does_not_depend_on_the_block_size() {
         engine.reset(&Controls::default());
         let output = run(&mut engine, &signal, block, &controls);
         for (i, (a, b)) in output.iter().zip(&reference).enumerate() {
-            assert!((a - b).abs() < 1e-5, "block {block}, sample {i}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-5,
+                "block {block}, sample {i}: {a} vs {b}"
+            );
         }
     }
 }
@@ -168,7 +195,9 @@ fn hostile_input_gives_finite_bounded_output_and_recovers_within_100_ms() {
         ("-Inf", |_| f32::NEG_INFINITY),
         ("denormals", |i| if i % 2 == 0 { 1e-40 } else { -1e-39 }),
         ("±1e6", |i| if i % 3 == 0 { 1e6 } else { -1e6 }),
-        ("full-scale square", |i| if (i / 50) % 2 == 0 { 1.0 } else { -1.0 }),
+        ("full-scale square", |i| {
+            if (i / 50) % 2 == 0 { 1.0 } else { -1.0 }
+        }),
         ("DC", |_| 0.9),
         ("silence", |_| 0.0),
     ];
@@ -177,19 +206,27 @@ fn hostile_input_gives_finite_bounded_output_and_recovers_within_100_ms() {
             let mut engine = Engine::new(2);
             engine.prepare(sample_rate_hz, 256, AnalysisMode::Studio);
             engine.reset(&Controls::default());
-            let loud = Controls { output_gain_db: 24.0, ..Controls::default() };
+            let loud = Controls {
+                output_gain_db: 24.0,
+                ..Controls::default()
+            };
             let mut left: Vec<f32> = (0..4096).map(generator).collect();
             let mut right = left.clone();
             for (l, r) in left.chunks_mut(256).zip(right.chunks_mut(256)) {
                 engine.process(&mut [l, r], &loud);
             }
             for x in left.iter().chain(&right) {
-                assert!(x.is_finite() && x.abs() <= OUTPUT_CEILING, "{name} at {sample_rate_hz} Hz gave {x}");
+                assert!(
+                    x.is_finite() && x.abs() <= OUTPUT_CEILING,
+                    "{name} at {sample_rate_hz} Hz gave {x}"
+                );
             }
 
             // Clean input again: after 100 ms the output is the delayed input at unity gain.
             let mut noise = Noise(3);
-            let clean: Vec<f32> = (0..(sample_rate_hz * 0.2) as usize).map(|_| noise.next_unit() - 0.5).collect();
+            let clean: Vec<f32> = (0..(sample_rate_hz * 0.2) as usize)
+                .map(|_| noise.next_unit() - 0.5)
+                .collect();
             let output = run(&mut engine, &clean, 256, &Controls::default());
             let latency = engine.latency_samples() as usize;
             let recovered_from = (sample_rate_hz * 0.1) as usize;
@@ -207,8 +244,9 @@ fn hostile_input_gives_finite_bounded_output_and_recovers_within_100_ms() {
 fn bypass_and_gain_changes_never_click() {
     // A 220 Hz sine: the largest natural step between samples bounds what a click would add.
     let sample_rate_hz = 48_000.0;
-    let signal: Vec<f32> =
-        (0..48_000).map(|i| 0.8 * (std::f32::consts::TAU * 220.0 * i as f32 / sample_rate_hz).sin()).collect();
+    let signal: Vec<f32> = (0..48_000)
+        .map(|i| 0.8 * (std::f32::consts::TAU * 220.0 * i as f32 / sample_rate_hz).sin())
+        .collect();
     let natural_step = 0.8 * std::f32::consts::TAU * 220.0 / sample_rate_hz;
     let mut engine = Engine::new(1);
     engine.prepare(sample_rate_hz, 64, AnalysisMode::Live);
@@ -222,14 +260,24 @@ fn bypass_and_gain_changes_never_click() {
         };
         engine.process(&mut [chunk], &controls);
     }
-    let largest_step = output.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+    let largest_step = output
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
     // +6 dB doubles the sine's own slope; a hard switch would jump by up to 0.8 × 2.
-    assert!(largest_step < 2.0 * natural_step * 1.1, "largest step {largest_step}, natural {natural_step}");
+    assert!(
+        largest_step < 2.0 * natural_step * 1.1,
+        "largest step {largest_step}, natural {natural_step}"
+    );
 }
 
 #[test]
 fn the_engine_analyses_what_it_plays() {
-    let voice = synth::render(&synth::Phrase::sung(vec![synth::Note::new(57.0, 1.0, synth::Vowel::A)]), 44_100, 2);
+    let voice = synth::render(
+        &synth::Phrase::sung(vec![synth::Note::new(57.0, 1.0, synth::Vowel::A)]),
+        44_100,
+        2,
+    );
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
         let mut engine = Engine::new(2);
         engine.prepare(44_100.0, 512, mode);
@@ -242,6 +290,9 @@ fn the_engine_analyses_what_it_plays() {
         }
         let frame = engine.latest_pitch_frame().expect("frames were decided");
         let truth = voice.frames[frame.index as usize];
-        assert!((1200.0 * (frame.f0_hz / truth.f0_hz).log2()).abs() < 10.0, "{mode:?}: {frame:?} vs {truth:?}");
+        assert!(
+            (1200.0 * (frame.f0_hz / truth.f0_hz).log2()).abs() < 10.0,
+            "{mode:?}: {frame:?} vs {truth:?}"
+        );
     }
 }

@@ -4,7 +4,12 @@
 use affetto_dsp::pitch::{AnalysisMode, PitchFrame, PitchTracker};
 use affetto_dsp::synth::{self, FrameTruth};
 
-fn track(samples: &[f32], sample_rate_hz: f32, mode: AnalysisMode, block: usize) -> Vec<PitchFrame> {
+fn track(
+    samples: &[f32],
+    sample_rate_hz: f32,
+    mode: AnalysisMode,
+    block: usize,
+) -> Vec<PitchFrame> {
     let mut tracker = PitchTracker::new(sample_rate_hz, mode);
     let mut frames = Vec::new();
     for chunk in samples.chunks(block) {
@@ -28,7 +33,12 @@ fn score(truth: &[FrameTruth], frames: &[PitchFrame]) -> Scores {
     let mut errors = Vec::new();
     for frame in frames {
         let i = frame.index as usize;
-        if i < 4 || i + 4 >= truth.len() || truth[i - 4..=i + 4].iter().any(|t| t.voiced != truth[i].voiced) {
+        if i < 4
+            || i + 4 >= truth.len()
+            || truth[i - 4..=i + 4]
+                .iter()
+                .any(|t| t.voiced != truth[i].voiced)
+        {
             continue;
         }
         let t = &truth[i];
@@ -38,7 +48,11 @@ fn score(truth: &[FrameTruth], frames: &[PitchFrame]) -> Scores {
             (true, false) => {
                 false_negative += 1;
                 if std::env::var_os("AFFETTO_SHOW_MISSES").is_some() {
-                    println!("unvoiced at {:.3} s: truth {:.1} Hz", frame.time_s(), t.f0_hz);
+                    println!(
+                        "unvoiced at {:.3} s: truth {:.1} Hz",
+                        frame.time_s(),
+                        t.f0_hz
+                    );
                 }
             }
             (false, false) => {}
@@ -51,7 +65,12 @@ fn score(truth: &[FrameTruth], frames: &[PitchFrame]) -> Scores {
                 if cents.abs() < 50.0 {
                     hits += 1;
                 } else if std::env::var_os("AFFETTO_SHOW_MISSES").is_some() {
-                    println!("miss at {:.3} s: truth {:.1} Hz, read {:.1} Hz", frame.time_s(), t.f0_hz, frame.f0_hz);
+                    println!(
+                        "miss at {:.3} s: truth {:.1} Hz, read {:.1} Hz",
+                        frame.time_s(),
+                        t.f0_hz,
+                        frame.f0_hz
+                    );
                 }
             }
         }
@@ -77,9 +96,21 @@ fn tracks_the_sung_demo_phrase_at_every_rate_in_both_modes() {
                 "{sample_rate} Hz {mode:?}: RPA {:.4}, voicing F1 {:.4}, median |error| {:.2} cents",
                 s.raw_pitch_accuracy, s.voicing_f1, s.median_abs_cents
             );
-            assert!(s.raw_pitch_accuracy >= 0.99, "{sample_rate} Hz {mode:?}: RPA {}", s.raw_pitch_accuracy);
-            assert!(s.voicing_f1 >= 0.97, "{sample_rate} Hz {mode:?}: voicing F1 {}", s.voicing_f1);
-            assert!(s.median_abs_cents < 5.0, "{sample_rate} Hz {mode:?}: median {}", s.median_abs_cents);
+            assert!(
+                s.raw_pitch_accuracy >= 0.99,
+                "{sample_rate} Hz {mode:?}: RPA {}",
+                s.raw_pitch_accuracy
+            );
+            assert!(
+                s.voicing_f1 >= 0.97,
+                "{sample_rate} Hz {mode:?}: voicing F1 {}",
+                s.voicing_f1
+            );
+            assert!(
+                s.median_abs_cents < 5.0,
+                "{sample_rate} Hz {mode:?}: median {}",
+                s.median_abs_cents
+            );
         }
     }
 }
@@ -92,13 +123,22 @@ fn frames_arrive_in_order_every_5_ms_whatever_the_block_size() {
         let frames = track(&voice.samples, 48_000.0, AnalysisMode::Studio, block);
         assert_eq!(frames, reference, "block {block}");
     }
-    assert!(reference.iter().enumerate().all(|(i, f)| f.index == i as u64));
+    assert!(
+        reference
+            .iter()
+            .enumerate()
+            .all(|(i, f)| f.index == i as u64)
+    );
 }
 
 #[test]
 fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
     let sample_rate = 48_000u32;
-    let voice = synth::render(&synth::Phrase::sung(vec![synth::Note::new(57.0, 2.0, synth::Vowel::A)]), sample_rate, 5);
+    let voice = synth::render(
+        &synth::Phrase::sung(vec![synth::Note::new(57.0, 2.0, synth::Vowel::A)]),
+        sample_rate,
+        5,
+    );
     let hostile: [(&str, fn(usize) -> f32); 6] = [
         ("NaN", |_| f32::NAN),
         ("+Inf", |_| f32::INFINITY),
@@ -114,9 +154,20 @@ fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
             let bad: Vec<f32> = (0..24_000).map(generator).collect();
             tracker.process(&bad, |f| frames.push(*f));
             for f in &frames {
-                assert!(f.f0_hz.is_finite() && f.voicing_probability.is_finite() && f.energy_db.is_finite(), "{name}: {f:?}");
-                assert!(f.envelope.magnitude_db(1000.0).is_finite() && f.envelope.lpc.iter().all(|a| a.is_finite()));
-                assert!(!f.voiced() || name == "±1e6", "{name} reads unvoiced: {f:?}");
+                assert!(
+                    f.f0_hz.is_finite()
+                        && f.voicing_probability.is_finite()
+                        && f.energy_db.is_finite(),
+                    "{name}: {f:?}"
+                );
+                assert!(
+                    f.envelope.magnitude_db(1000.0).is_finite()
+                        && f.envelope.lpc.iter().all(|a| a.is_finite())
+                );
+                assert!(
+                    !f.voiced() || name == "±1e6",
+                    "{name} reads unvoiced: {f:?}"
+                );
             }
             // Clean voice from 0.5 s on (the note starts 0.2 s into the render).
             tracker.process(&voice.samples, |f| frames.push(*f));
@@ -124,11 +175,22 @@ fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
             // The window reaches ±17 ms around the frame; 2 frames after it is clean, all is right.
             let window_clean_s = clean_from_s + 0.017 + 2.0 * 0.005;
             let mut checked = 0;
-            for f in frames.iter().filter(|f| f.time_s() >= window_clean_s && f.time_s() < 0.5 + 2.0) {
+            for f in frames
+                .iter()
+                .filter(|f| f.time_s() >= window_clean_s && f.time_s() < 0.5 + 2.0)
+            {
                 let truth = voice.frames[((f.time_s() - 0.5) / 0.005).round() as usize];
-                assert!(f.voiced(), "{name} {mode:?}: frame at {:.3} s unvoiced", f.time_s());
+                assert!(
+                    f.voiced(),
+                    "{name} {mode:?}: frame at {:.3} s unvoiced",
+                    f.time_s()
+                );
                 let cents = 1200.0 * (f.f0_hz / truth.f0_hz).log2();
-                assert!(cents.abs() < 50.0, "{name} {mode:?}: {:.3} s off by {cents} cents", f.time_s());
+                assert!(
+                    cents.abs() < 50.0,
+                    "{name} {mode:?}: {:.3} s off by {cents} cents",
+                    f.time_s()
+                );
                 checked += 1;
             }
             assert!(checked > 200);
@@ -146,11 +208,25 @@ fn each_frame_carries_the_envelope_of_its_vowel() {
     let voice = synth::render(&phrase, 48_000, 8);
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
         let frames = track(&voice.samples, 48_000.0, mode, 512);
-        let at = |t: f64| frames.iter().find(|f| (f.time_s() - t).abs() < 1e-6).unwrap().envelope;
+        let at = |t: f64| {
+            frames
+                .iter()
+                .find(|f| (f.time_s() - t).abs() < 1e-6)
+                .unwrap()
+                .envelope
+        };
         let (a, i) = (at(0.6), at(1.6));
-        let tilt_free = |e: &affetto_dsp::pitch::SpectralEnvelope, f: f32| e.magnitude_db(f) - e.magnitude_db(3300.0);
-        assert!(tilt_free(&a, 800.0) > tilt_free(&i, 800.0) + 6.0, "{mode:?}: /a/ is stronger around F1 of /a/");
-        assert!(tilt_free(&i, 2300.0) > tilt_free(&a, 2300.0) + 6.0, "{mode:?}: /i/ is stronger around its F2");
+        let tilt_free = |e: &affetto_dsp::pitch::SpectralEnvelope, f: f32| {
+            e.magnitude_db(f) - e.magnitude_db(3300.0)
+        };
+        assert!(
+            tilt_free(&a, 800.0) > tilt_free(&i, 800.0) + 6.0,
+            "{mode:?}: /a/ is stronger around F1 of /a/"
+        );
+        assert!(
+            tilt_free(&i, 2300.0) > tilt_free(&a, 2300.0) + 6.0,
+            "{mode:?}: /i/ is stronger around its F2"
+        );
     }
 }
 
@@ -159,10 +235,18 @@ fn clipped_singing_is_still_tracked() {
     // Hard clipping at 40 % of the peak: a driven preamp. The period survives; the tracker must too.
     let voice = synth::render(&synth::demo_phrase(), 44_100, 4);
     let ceiling = 0.4 * 0.7;
-    let clipped: Vec<f32> = voice.samples.iter().map(|x| (x * 3.0).clamp(-ceiling, ceiling)).collect();
+    let clipped: Vec<f32> = voice
+        .samples
+        .iter()
+        .map(|x| (x * 3.0).clamp(-ceiling, ceiling))
+        .collect();
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
         let s = score(&voice.frames, &track(&clipped, 44_100.0, mode, 128));
-        assert!(s.raw_pitch_accuracy >= 0.98, "{mode:?}: RPA {}", s.raw_pitch_accuracy);
+        assert!(
+            s.raw_pitch_accuracy >= 0.98,
+            "{mode:?}: RPA {}",
+            s.raw_pitch_accuracy
+        );
         assert!(s.voicing_f1 >= 0.97, "{mode:?}: F1 {}", s.voicing_f1);
     }
 }

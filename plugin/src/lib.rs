@@ -20,7 +20,10 @@ pub struct Affetto {
 
 impl Default for Affetto {
     fn default() -> Self {
-        Self { params: Arc::new(AffettoParams::default()), engine: Engine::new(2) }
+        Self {
+            params: Arc::new(AffettoParams::default()),
+            engine: Engine::new(2),
+        }
     }
 }
 
@@ -38,14 +41,20 @@ impl Plugin for Affetto {
             main_input_channels: NonZeroU32::new(2),
             main_output_channels: NonZeroU32::new(2),
             aux_input_ports: &[new_nonzero_u32(2)],
-            names: PortNames { aux_inputs: &["Reference"], ..PortNames::const_default() },
+            names: PortNames {
+                aux_inputs: &["Reference"],
+                ..PortNames::const_default()
+            },
             ..AudioIOLayout::const_default()
         },
         AudioIOLayout {
             main_input_channels: NonZeroU32::new(1),
             main_output_channels: NonZeroU32::new(1),
             aux_input_ports: &[new_nonzero_u32(2)],
-            names: PortNames { aux_inputs: &["Reference"], ..PortNames::const_default() },
+            names: PortNames {
+                aux_inputs: &["Reference"],
+                ..PortNames::const_default()
+            },
             ..AudioIOLayout::const_default()
         },
     ];
@@ -67,7 +76,9 @@ impl Plugin for Affetto {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        let channels = audio_io_layout.main_output_channels.map_or(1, NonZeroU32::get) as usize;
+        let channels = audio_io_layout
+            .main_output_channels
+            .map_or(1, NonZeroU32::get) as usize;
         self.engine = Engine::new(channels);
         // The mode sets the latency, so it is read here: CLAP lets the latency change only during
         // activation. (Reporting a change from `process` instead makes nice-plug 0.4.2 call
@@ -94,7 +105,8 @@ impl Plugin for Affetto {
     ) -> ProcessStatus {
         // With sample-accurate automation the wrapper splits the host block at every parameter
         // event, so reading the values here starts each glide on the event's own sample.
-        self.engine.process(buffer.as_slice(), &self.params.controls());
+        self.engine
+            .process(buffer.as_slice(), &self.params.controls());
         ProcessStatus::Normal
     }
 }
@@ -116,8 +128,12 @@ impl ClapPlugin for Affetto {
 impl Vst3Plugin for Affetto {
     /// Fixed forever: hosts identify saved instances by it.
     const VST3_CLASS_ID: [u8; 16] = *b"AffettoVoiceEmo1";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::PitchShift, Vst3SubCategory::Mono, Vst3SubCategory::Stereo];
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[
+        Vst3SubCategory::Fx,
+        Vst3SubCategory::PitchShift,
+        Vst3SubCategory::Mono,
+        Vst3SubCategory::Stereo,
+    ];
 }
 
 nice_export_clap!(Affetto);

@@ -39,13 +39,23 @@ pub struct AffettoParams {
 impl Default for AffettoParams {
     fn default() -> Self {
         Self {
-            mix_percent: FloatParam::new("Mix", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 })
-                .with_unit(" %")
-                .with_step_size(0.1),
+            mix_percent: FloatParam::new(
+                "Mix",
+                100.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 100.0,
+                },
+            )
+            .with_unit(" %")
+            .with_step_size(0.1),
             output_gain_db: FloatParam::new(
                 "Output Gain",
                 0.0,
-                FloatRange::Linear { min: -24.0, max: 24.0 },
+                FloatRange::Linear {
+                    min: -24.0,
+                    max: 24.0,
+                },
             )
             .with_unit(" dB")
             .with_step_size(0.01),

@@ -9,7 +9,10 @@ use std::sync::OnceLock;
 const HOST_TEST_TARGET_DIR: &str = "target/host-tests";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// Path of a freshly built `Affetto.clap` (debug, allocation guard on). Builds once per test
@@ -25,10 +28,23 @@ pub fn plugin_bundle() -> &'static Path {
         let status = Command::new(env!("CARGO"))
             .current_dir(&root)
             .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["run", "--quiet", "--package", "xtask", "--", "bundle", "affetto", "--features", "assert_process_allocs"])
+            .args([
+                "run",
+                "--quiet",
+                "--package",
+                "xtask",
+                "--",
+                "bundle",
+                "affetto",
+                "--features",
+                "assert_process_allocs",
+            ])
             .status()
             .expect("cargo can be run");
-        assert!(status.success(), "building the Affetto.clap bundle for the host tests failed");
+        assert!(
+            status.success(),
+            "building the Affetto.clap bundle for the host tests failed"
+        );
         let bundle = target_dir.join("bundled").join("Affetto.clap");
         assert!(bundle.exists(), "{} was not written", bundle.display());
         bundle

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::params::{
-    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer, ParamRescanFlags,
-    PluginParams,
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
+    ParamRescanFlags, PluginParams,
 };
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_host::events::event_types::ParamValueEvent;
@@ -72,7 +72,8 @@ impl MainThreadHandler<'_> for HostMainThread {}
 
 impl HostLatencyImpl for HostMainThread {
     fn changed(&self) {
-        self.latency_changed_calls.set(self.latency_changed_calls.get() + 1);
+        self.latency_changed_calls
+            .set(self.latency_changed_calls.get() + 1);
     }
 }
 
@@ -95,7 +96,10 @@ impl HostHandlers for TestHost {
     type AudioProcessor<'a> = ();
 
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
-        builder.register::<HostLatency>().register::<HostParams>().register::<HostState>();
+        builder
+            .register::<HostLatency>()
+            .register::<HostParams>()
+            .register::<HostState>();
     }
 }
 
@@ -136,7 +140,9 @@ struct ProcessBuffers {
 /// would pull the code out from under it.
 fn plugin_entry() -> &'static PluginEntry {
     static ENTRY: OnceLock<PluginEntry> = OnceLock::new();
-    ENTRY.get_or_init(|| unsafe { PluginEntry::load(plugin_bundle()) }.expect("the bundle loads as a CLAP entry"))
+    ENTRY.get_or_init(|| {
+        unsafe { PluginEntry::load(plugin_bundle()) }.expect("the bundle loads as a CLAP entry")
+    })
 }
 
 /// One Affetto instance in the test host.
@@ -153,32 +159,60 @@ impl AffettoInstance {
     /// Loads the bundle and instantiates Affetto (stereo layout, the plugin's default).
     pub fn new() -> Self {
         let entry = plugin_entry();
-        let factory = entry.get_plugin_factory().expect("the bundle has a plugin factory");
+        let factory = entry
+            .get_plugin_factory()
+            .expect("the bundle has a plugin factory");
         let id = CString::new(AFFETTO_CLAP_ID).unwrap();
         assert!(
-            factory.plugin_descriptors().any(|d| d.id() == Some(id.as_c_str())),
+            factory
+                .plugin_descriptors()
+                .any(|d| d.id() == Some(id.as_c_str())),
             "the factory lists {AFFETTO_CLAP_ID}"
         );
-        let host_info = HostInfo::new("Affetto host tests", "Affetto", "https://localhost", "1.0.0").unwrap();
+        let host_info = HostInfo::new(
+            "Affetto host tests",
+            "Affetto",
+            "https://localhost",
+            "1.0.0",
+        )
+        .unwrap();
         let instance = PluginInstance::<TestHost>::new(
             |_| HostShared::default(),
-            |_| HostMainThread { latency_changed_calls: Cell::new(0), dirty_marks: Cell::new(0) },
+            |_| HostMainThread {
+                latency_changed_calls: Cell::new(0),
+                dirty_marks: Cell::new(0),
+            },
             entry,
             &id,
             &host_info,
         )
         .expect("Affetto instantiates");
-        Self { processor: None, buffers: None, channels: 2, instance, steady_time: 0 }
+        Self {
+            processor: None,
+            buffers: None,
+            channels: 2,
+            instance,
+            steady_time: 0,
+        }
     }
 
     fn extensions(&mut self) -> PluginExtensions {
-        *self.instance.access_shared_handler(|shared| shared.extensions.get()).expect("queried at init")
+        *self
+            .instance
+            .access_shared_handler(|shared| shared.extensions.get())
+            .expect("queried at init")
     }
 
     /// Selects the audio-ports configuration whose main input has `channels` channels.
     pub fn select_layout(&mut self, channels: usize) {
-        assert!(self.processor.is_none(), "layouts change only while inactive");
-        let config = self.extensions().ports_config.expect("Affetto offers audio-ports configurations");
+        assert!(
+            self.processor.is_none(),
+            "layouts change only while inactive"
+        );
+        let config = self
+            .extensions()
+            .ports_config
+            .expect("Affetto offers audio-ports configurations");
         let handle = self.instance.plugin_handle();
         let mut buffer = AudioPortsConfigBuffer::new();
         let mut id = None;
@@ -191,7 +225,9 @@ impl AffettoInstance {
             }
         }
         let id = id.unwrap_or_else(|| panic!("no {channels}-channel configuration"));
-        config.select(&handle, id).expect("the configuration is accepted");
+        config
+            .select(&handle, id)
+            .expect("the configuration is accepted");
         self.channels = channels;
     }
 
@@ -201,7 +237,10 @@ impl AffettoInstance {
             min_frames_count: 1,
             max_frames_count: max_block as u32,
         };
-        let stopped = self.instance.activate(|_, _| (), configuration).expect("activation succeeds");
+        let stopped = self
+            .instance
+            .activate(|_, _| (), configuration)
+            .expect("activation succeeds");
         self.processor = Some(stopped.start_processing().expect("processing starts"));
         let silent = || vec![0.0f32; max_block];
         self.buffers = Some(ProcessBuffers {
@@ -214,7 +253,11 @@ impl AffettoInstance {
             output_events: EventBuffer::with_capacity(64),
         });
         self.pump_main_thread();
-        Activation { sample_rate_hz, max_block, reported_latency_samples: self.latency_samples() }
+        Activation {
+            sample_rate_hz,
+            max_block,
+            reported_latency_samples: self.latency_samples(),
+        }
     }
 
     pub fn deactivate(&mut self) {
@@ -231,51 +274,74 @@ impl AffettoInstance {
     }
 
     pub fn latency_samples(&mut self) -> u32 {
-        let latency = self.extensions().latency.expect("Affetto implements the latency extension");
+        let latency = self
+            .extensions()
+            .latency
+            .expect("Affetto implements the latency extension");
         latency.get(&self.instance.plugin_handle())
     }
 
     /// How often the plugin called `clap_host_latency.changed()`.
     pub fn latency_changed_calls(&mut self) -> u32 {
-        self.instance.access_handler(|main| main.latency_changed_calls.get())
+        self.instance
+            .access_handler(|main| main.latency_changed_calls.get())
     }
 
     pub fn restart_requests(&mut self) -> u32 {
-        self.instance.access_shared_handler(|shared| shared.restart_requests.load(Ordering::SeqCst))
+        self.instance
+            .access_shared_handler(|shared| shared.restart_requests.load(Ordering::SeqCst))
     }
 
     /// Runs the main-thread callback the plugin asked for, as a host's event loop would.
     fn pump_main_thread(&mut self) {
-        let requested = self.instance.access_shared_handler(|s| s.callback_requested.swap(false, Ordering::SeqCst));
+        let requested = self
+            .instance
+            .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::SeqCst));
         if requested {
             self.instance.call_on_main_thread_callback();
         }
     }
 
     pub fn param_ids(&mut self) -> ParamIds {
-        let params = self.extensions().params.expect("Affetto implements the params extension");
+        let params = self
+            .extensions()
+            .params
+            .expect("Affetto implements the params extension");
         let handle = self.instance.plugin_handle();
         let mut buffer = ParamInfoBuffer::new();
         let mut find = |name: &str| {
             (0..params.count(&handle))
-                .filter_map(|index| params.get_info(&handle, index, &mut buffer).map(|info| (info.id, info.name.to_vec())))
+                .filter_map(|index| {
+                    params
+                        .get_info(&handle, index, &mut buffer)
+                        .map(|info| (info.id, info.name.to_vec()))
+                })
                 .find(|(_, n)| n.as_slice() == name.as_bytes())
                 .map(|(id, _)| id)
                 .unwrap_or_else(|| panic!("no parameter named {name}"))
         };
-        ParamIds { mix: find("Mix"), output_gain: find("Output Gain"), bypass: find("Bypass"), mode: find("Mode") }
+        ParamIds {
+            mix: find("Mix"),
+            output_gain: find("Output Gain"),
+            bypass: find("Bypass"),
+            mode: find("Mode"),
+        }
     }
 
     pub fn param_value(&mut self, id: ClapId) -> f64 {
         let params = self.extensions().params.unwrap();
-        params.get_value(&self.instance.plugin_handle(), id).expect("the parameter has a value")
+        params
+            .get_value(&self.instance.plugin_handle(), id)
+            .expect("the parameter has a value")
     }
 
     /// The CLAP value for what a user would type, e.g. "-6" for the gain.
     pub fn text_to_value(&mut self, id: ClapId, text: &str) -> f64 {
         let params = self.extensions().params.unwrap();
         let text = CString::new(text).unwrap();
-        params.text_to_value(&self.instance.plugin_handle(), id, &text).expect("the text parses")
+        params
+            .text_to_value(&self.instance.plugin_handle(), id, &text)
+            .expect("the text parses")
     }
 
     /// Sets parameters while inactive, through `clap_plugin_params.flush()`.
@@ -287,20 +353,31 @@ impl AffettoInstance {
         }
         let mut output = EventBuffer::new();
         let mut handle = self.instance.inactive_plugin_handle().expect("inactive");
-        params.flush(&mut handle, &InputEvents::from_buffer(&events), &mut OutputEvents::from_buffer(&mut output));
+        params.flush(
+            &mut handle,
+            &InputEvents::from_buffer(&events),
+            &mut OutputEvents::from_buffer(&mut output),
+        );
     }
 
     pub fn save_state(&mut self) -> Vec<u8> {
-        let state = self.extensions().state.expect("Affetto implements the state extension");
+        let state = self
+            .extensions()
+            .state
+            .expect("Affetto implements the state extension");
         let mut bytes = Vec::new();
-        state.save(&self.instance.plugin_handle(), &mut bytes).expect("state saves");
+        state
+            .save(&self.instance.plugin_handle(), &mut bytes)
+            .expect("state saves");
         bytes
     }
 
     /// Loads state; `false` if the plugin refused it.
     pub fn load_state(&mut self, bytes: &[u8]) -> bool {
         let state = self.extensions().state.unwrap();
-        let ok = state.load(&self.instance.plugin_handle(), &mut &bytes[..]).is_ok();
+        let ok = state
+            .load(&self.instance.plugin_handle(), &mut &bytes[..])
+            .is_ok();
         self.pump_main_thread();
         ok
     }
@@ -311,19 +388,38 @@ impl AffettoInstance {
     ///
     /// # Panics
     /// If not active, or if `frames` exceeds the activation's maximum block.
-    pub fn process(&mut self, audio: &mut [Vec<f32>], frames: usize, param_events: &[(u32, ClapId, f64)], in_place: bool) {
+    pub fn process(
+        &mut self,
+        audio: &mut [Vec<f32>],
+        frames: usize,
+        param_events: &[(u32, ClapId, f64)],
+        in_place: bool,
+    ) {
         let processor = self.processor.as_mut().expect("active");
         let buffers = self.buffers.as_mut().expect("active");
-        assert!(frames <= buffers.main_in[0].len(), "block longer than the activation allows");
+        assert!(
+            frames <= buffers.main_in[0].len(),
+            "block longer than the activation allows"
+        );
         for (host, ours) in audio.iter().zip(&mut buffers.main_in) {
             ours[..frames].copy_from_slice(&host[..frames]);
         }
         buffers.events.clear();
         for &(time, id, value) in param_events {
-            buffers.events.push(&ParamValueEvent::new(time, id, Pckn::match_all(), value));
+            buffers
+                .events
+                .push(&ParamValueEvent::new(time, id, Pckn::match_all(), value));
         }
 
-        let ProcessBuffers { main_in, main_out, sidechain, input_ports, output_ports, events, output_events } = buffers;
+        let ProcessBuffers {
+            main_in,
+            main_out,
+            sidechain,
+            input_ports,
+            output_ports,
+            events,
+            output_events,
+        } = buffers;
         let inputs = input_ports.with_input_buffers([
             AudioPortBuffer {
                 latency: 0,
@@ -336,7 +432,9 @@ impl AffettoInstance {
         ]);
         let mut outputs = output_ports.with_output_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_output_only(main_out.iter_mut().map(|c| &mut c[..frames])),
+            channels: AudioPortBufferType::f32_output_only(
+                main_out.iter_mut().map(|c| &mut c[..frames]),
+            ),
         }]);
         if in_place {
             // CLAP signals in-place processing by identical input and output channel pointers.
@@ -359,7 +457,11 @@ impl AffettoInstance {
             .expect("process succeeds");
         self.steady_time += frames as u64;
 
-        let result = if in_place { &buffers.main_in } else { &buffers.main_out };
+        let result = if in_place {
+            &buffers.main_in
+        } else {
+            &buffers.main_out
+        };
         for (host, ours) in audio.iter_mut().zip(result) {
             host[..frames].copy_from_slice(&ours[..frames]);
         }
@@ -368,7 +470,13 @@ impl AffettoInstance {
 
     /// Runs a whole signal through in blocks of `block` frames; events are given in absolute
     /// sample positions and are delivered in the block that contains them.
-    pub fn process_signal(&mut self, signal: &[Vec<f32>], block: usize, param_events: &[(usize, ClapId, f64)], in_place: bool) -> Vec<Vec<f32>> {
+    pub fn process_signal(
+        &mut self,
+        signal: &[Vec<f32>],
+        block: usize,
+        param_events: &[(usize, ClapId, f64)],
+        in_place: bool,
+    ) -> Vec<Vec<f32>> {
         let total = signal[0].len();
         let mut output: Vec<Vec<f32>> = signal.iter().map(|c| vec![0.0; c.len()]).collect();
         let mut chunk: Vec<Vec<f32>> = signal.iter().map(|_| vec![0.0; block]).collect();
@@ -395,8 +503,13 @@ impl AffettoInstance {
 
 /// The first `frames` of each channel as CLAP input channels (one function, so both input ports
 /// have the same iterator type).
-fn input_channels(channels: &mut [Vec<f32>], frames: usize) -> impl Iterator<Item = InputChannel<'_, f32>> {
-    channels.iter_mut().map(move |c| InputChannel::variable(&mut c[..frames]))
+fn input_channels(
+    channels: &mut [Vec<f32>],
+    frames: usize,
+) -> impl Iterator<Item = InputChannel<'_, f32>> {
+    channels
+        .iter_mut()
+        .map(move |c| InputChannel::variable(&mut c[..frames]))
 }
 
 impl Drop for AffettoInstance {

@@ -27,12 +27,20 @@ fn process_guard_aborts_on_an_injected_allocation() {
 
     // ...and aborts the process on an allocation.
     let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "process_guard_aborts_on_an_injected_allocation", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "process_guard_aborts_on_an_injected_allocation",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, "1")
         .output()
         .expect("the test binary can run itself");
     let stdout = String::from_utf8_lossy(&child.stdout);
-    assert!(!child.status.success(), "the child survived an allocation:\n{stdout}");
+    assert!(
+        !child.status.success(),
+        "the child survived an allocation:\n{stdout}"
+    );
     assert!(!stdout.contains("let an allocation through"));
     #[cfg(unix)]
     {

@@ -36,7 +36,12 @@ fn impulse_position(channel: usize) -> usize {
 
 /// Delay of the output's impulse relative to the input's.
 fn measured_delay_samples(output: &[f32], channel: usize) -> usize {
-    let peak = output.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
+    let peak = output
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap()
+        .0;
     peak - impulse_position(channel)
 }
 
@@ -44,10 +49,21 @@ fn measured_delay_samples(output: &[f32], channel: usize) -> usize {
 /// it reports: anything else would misalign the track after the host's delay compensation.
 fn assert_pure_delay(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, context: &str) {
     for (channel, (x, y)) in input.iter().zip(output).enumerate() {
-        assert_eq!(measured_delay_samples(y, channel), latency, "{context}: channel {channel} delay");
-        assert!(y[..latency].iter().all(|&v| v == 0.0), "{context}: silence before the latency");
+        assert_eq!(
+            measured_delay_samples(y, channel),
+            latency,
+            "{context}: channel {channel} delay"
+        );
+        assert!(
+            y[..latency].iter().all(|&v| v == 0.0),
+            "{context}: silence before the latency"
+        );
         for i in latency..x.len() {
-            assert_eq!(y[i], x[i - latency], "{context}: channel {channel} sample {i}");
+            assert_eq!(
+                y[i],
+                x[i - latency],
+                "{context}: channel {channel} sample {i}"
+            );
         }
     }
 }
@@ -69,7 +85,12 @@ fn output_is_the_input_delayed_by_the_reported_latency_everywhere() {
                 let input = impulse_over_noise(2, frames, block as u32);
                 let output = plugin.process_signal(&input, block, &[], in_place);
                 let context = format!("{sample_rate_hz} Hz, block {block}, in place {in_place}");
-                assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, &context);
+                assert_pure_delay(
+                    &input,
+                    &output,
+                    activation.reported_latency_samples as usize,
+                    &context,
+                );
                 plugin.deactivate();
             }
         }
@@ -92,33 +113,61 @@ fn a_mode_change_reaches_the_host_as_a_latency_change() {
     let studio = plugin.text_to_value(ids.mode, "Studio");
     let live_value = plugin.text_to_value(ids.mode, "Live");
     for sample_rate_hz in SAMPLE_RATES_HZ {
-        let live = plugin.activate(sample_rate_hz, 256).reported_latency_samples;
-        assert!(live > 0 && (live as f64) < 0.020 * sample_rate_hz, "Live latency {live} at {sample_rate_hz} Hz");
+        let live = plugin
+            .activate(sample_rate_hz, 256)
+            .reported_latency_samples;
+        assert!(
+            live > 0 && (live as f64) < 0.020 * sample_rate_hz,
+            "Live latency {live} at {sample_rate_hz} Hz"
+        );
 
         // Set while processing, the mode waits for the next activation: CLAP lets the latency
         // change only then, so the running instance neither changes it nor disturbs the host.
         let input = impulse_over_noise(2, 4096, 5);
         let restarts = plugin.restart_requests();
         let output = plugin.process_signal(&input, 256, &[(100, ids.mode, studio)], true);
-        assert_pure_delay(&input, &output, live as usize, &format!("Live after the mode event at {sample_rate_hz} Hz"));
+        assert_pure_delay(
+            &input,
+            &output,
+            live as usize,
+            &format!("Live after the mode event at {sample_rate_hz} Hz"),
+        );
         assert_eq!(plugin.latency_samples(), live);
         assert_eq!(plugin.restart_requests(), restarts);
         plugin.deactivate();
 
         // On activation the new latency is in force, and the host is told (see the everywhere test
         // for how nice-plug announces a latency set during activation).
-        let studio_latency = plugin.activate(sample_rate_hz, 256).reported_latency_samples;
-        assert!(studio_latency > live && (studio_latency as f64) < 0.250 * sample_rate_hz, "Studio latency {studio_latency}");
-        assert_eq!(plugin.restart_requests(), restarts + 1, "restart requested at {sample_rate_hz} Hz");
+        let studio_latency = plugin
+            .activate(sample_rate_hz, 256)
+            .reported_latency_samples;
+        assert!(
+            studio_latency > live && (studio_latency as f64) < 0.250 * sample_rate_hz,
+            "Studio latency {studio_latency}"
+        );
+        assert_eq!(
+            plugin.restart_requests(),
+            restarts + 1,
+            "restart requested at {sample_rate_hz} Hz"
+        );
         plugin.deactivate();
         plugin.activate(sample_rate_hz, 256);
         // Every restart request has been followed by `latency.changed()` on reactivation.
-        assert_eq!(plugin.latency_changed_calls(), plugin.restart_requests(), "latency.changed() at {sample_rate_hz} Hz");
+        assert_eq!(
+            plugin.latency_changed_calls(),
+            plugin.restart_requests(),
+            "latency.changed() at {sample_rate_hz} Hz"
+        );
 
         // And what it reports is what the output shows.
         let input = impulse_over_noise(2, 16_384, 6);
         let output = plugin.process_signal(&input, 256, &[], false);
-        assert_pure_delay(&input, &output, studio_latency as usize, &format!("Studio at {sample_rate_hz} Hz"));
+        assert_pure_delay(
+            &input,
+            &output,
+            studio_latency as usize,
+            &format!("Studio at {sample_rate_hz} Hz"),
+        );
         plugin.deactivate();
         plugin.set_params_inactive(&[(ids.mode, live_value)]);
     }
@@ -132,7 +181,12 @@ fn mono_layout_is_a_pure_delay_too() {
         let activation = plugin.activate(sample_rate_hz, 512);
         let input = impulse_over_noise(1, 4096, 9);
         let output = plugin.process_signal(&input, 512, &[], true);
-        assert_pure_delay(&input, &output, activation.reported_latency_samples as usize, "mono");
+        assert_pure_delay(
+            &input,
+            &output,
+            activation.reported_latency_samples as usize,
+            "mono",
+        );
         plugin.deactivate();
     }
 }
@@ -148,19 +202,36 @@ fn gain_automation_starts_on_the_events_sample() {
     let level = 0.25f32;
     let input = vec![vec![level; 6144]; 2];
     let event_at = 2000; // inside the fourth block, at offset 464, after the latency has passed
-    let output = plugin.process_signal(&input, 512, &[(event_at, ids.output_gain, minus_6_db)], false);
+    let output = plugin.process_signal(
+        &input,
+        512,
+        &[(event_at, ids.output_gain, minus_6_db)],
+        false,
+    );
 
     let target = level * 10f32.powf(-6.0 / 20.0);
     let ramp_samples = 960; // the engine's 20 ms gain glide at 48 kHz
     // Output controls act on the output stream at the event's own sample, as the host sees it.
     let change_at = event_at;
     for channel in &output {
-        assert!(channel[latency..change_at].iter().all(|&v| v == level), "unchanged before the event");
-        assert!(channel[change_at] < level, "the glide starts on the event's sample");
+        assert!(
+            channel[latency..change_at].iter().all(|&v| v == level),
+            "unchanged before the event"
+        );
+        assert!(
+            channel[change_at] < level,
+            "the glide starts on the event's sample"
+        );
         assert!(channel[change_at] > target, "and glides rather than jumps");
         let settled = &channel[change_at + ramp_samples..];
-        assert!(settled.iter().all(|&v| (v - target).abs() < 1e-6), "reaches -6 dB after the glide");
-        let largest_step = channel[latency..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+        assert!(
+            settled.iter().all(|&v| (v - target).abs() < 1e-6),
+            "reaches -6 dB after the glide"
+        );
+        let largest_step = channel[latency..]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
         assert!(largest_step < 1e-3, "no click: largest step {largest_step}");
     }
 }
@@ -175,19 +246,36 @@ fn bypass_crossfades_to_the_aligned_input_without_output_gain() {
     let latency = activation.reported_latency_samples as usize;
 
     let input: Vec<Vec<f32>> = (0..2)
-        .map(|c| (0..9600).map(|i| 0.5 * (i as f32 * 0.01 + c as f32).sin()).collect())
+        .map(|c| {
+            (0..9600)
+                .map(|i| 0.5 * (i as f32 * 0.01 + c as f32).sin())
+                .collect()
+        })
         .collect();
     let output = plugin.process_signal(&input, 256, &[(4800, ids.bypass, 1.0)], false);
     let gain = 10f32.powf(-12.0 / 20.0);
     for (x, y) in input.iter().zip(&output) {
         for i in (latency + 100)..4800 {
-            assert!((y[i] - gain * x[i - latency]).abs() < 1e-6, "engaged: -12 dB at {i}");
+            assert!(
+                (y[i] - gain * x[i - latency]).abs() < 1e-6,
+                "engaged: -12 dB at {i}"
+            );
         }
         for i in (4800 + 480)..9600 {
-            assert_eq!(y[i], x[i - latency], "bypassed: the aligned input, gain ignored, at {i}");
+            assert_eq!(
+                y[i],
+                x[i - latency],
+                "bypassed: the aligned input, gain ignored, at {i}"
+            );
         }
-        let largest_step = y[latency + 1..].windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
-        assert!(largest_step < 0.01, "the switch is a crossfade: largest step {largest_step}");
+        let largest_step = y[latency + 1..]
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            largest_step < 0.01,
+            "the switch is a crossfade: largest step {largest_step}"
+        );
     }
 }
 
@@ -203,28 +291,49 @@ fn state_round_trips_every_parameter_exactly() {
     let mut restored = AffettoInstance::new();
     assert!(restored.load_state(&saved), "a saved state loads");
     for id in [ids.mix, ids.output_gain, ids.bypass] {
-        assert_eq!(restored.param_value(id), original.param_value(id), "parameter {id:?}");
+        assert_eq!(
+            restored.param_value(id),
+            original.param_value(id),
+            "parameter {id:?}"
+        );
     }
     assert_eq!(restored.param_value(ids.bypass), 1.0);
-    assert_eq!(restored.save_state(), saved, "saving again gives the same bytes");
+    assert_eq!(
+        restored.save_state(),
+        saved,
+        "saving again gives the same bytes"
+    );
 }
 
 #[test]
 fn garbage_state_is_refused_and_defaults_remain() {
     let mut plugin = AffettoInstance::new();
     let ids = plugin.param_ids();
-    let defaults: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass].map(|id| plugin.param_value(id)).to_vec();
+    let defaults: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass]
+        .map(|id| plugin.param_value(id))
+        .to_vec();
     let valid = plugin.save_state();
-    for garbage in [&b""[..], &valid[..valid.len() / 2], b"\x00\xff not a state \x13\x37"] {
+    for garbage in [
+        &b""[..],
+        &valid[..valid.len() / 2],
+        b"\x00\xff not a state \x13\x37",
+    ] {
         assert!(!plugin.load_state(garbage), "refused: {garbage:?}");
-        let now: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass].map(|id| plugin.param_value(id)).to_vec();
+        let now: Vec<f64> = [ids.mix, ids.output_gain, ids.bypass]
+            .map(|id| plugin.param_value(id))
+            .to_vec();
         assert_eq!(now, defaults);
     }
     // And the instance still works.
     plugin.activate(48_000.0, 64);
     let input = impulse_over_noise(2, 4096, 3);
     let output = plugin.process_signal(&input, 64, &[], true);
-    assert_pure_delay(&input, &output, plugin.latency_samples() as usize, "after garbage state");
+    assert_pure_delay(
+        &input,
+        &output,
+        plugin.latency_samples() as usize,
+        "after garbage state",
+    );
 }
 
 #[test]

@@ -14,11 +14,16 @@ const DEMO_SEED: u64 = 2026;
 
 pub fn run() -> Result<()> {
     nice_plug_xtask::chdir_workspace_root()?;
-    nice_plug_xtask::main_with_args("cargo xtask", ["bundle", "affetto", "--release"].map(String::from))?;
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "affetto", "--release"].map(String::from),
+    )?;
 
-    let target_dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
+    let target_dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
     let demo_dir = target_dir.join("demo");
-    std::fs::create_dir_all(&demo_dir).with_context(|| format!("cannot create {}", demo_dir.display()))?;
+    std::fs::create_dir_all(&demo_dir)
+        .with_context(|| format!("cannot create {}", demo_dir.display()))?;
 
     let input = demo_dir.join("demo-input.wav");
     let voice = synth::render(&synth::demo_phrase(), DEMO_SAMPLE_RATE_HZ, DEMO_SEED);
@@ -27,7 +32,10 @@ pub fn run() -> Result<()> {
     let cli = target_dir.join("release").join("affetto");
     let renders: &[(&str, &[&str])] = &[
         ("demo-affetto.wav", &[]),
-        ("demo-affetto-quieter-half-wet.wav", &["--output-gain-db", "-6", "--mix", "50"]),
+        (
+            "demo-affetto-quieter-half-wet.wav",
+            &["--output-gain-db", "-6", "--mix", "50"],
+        ),
     ];
     let mut outputs = Vec::new();
     for (name, params) in renders {
@@ -46,7 +54,11 @@ pub fn run() -> Result<()> {
     }
 
     println!();
-    println!("Bundles:   {}/bundled/Affetto.clap, {}/bundled/Affetto.vst3", target_dir.display(), target_dir.display());
+    println!(
+        "Bundles:   {}/bundled/Affetto.clap, {}/bundled/Affetto.vst3",
+        target_dir.display(),
+        target_dir.display()
+    );
     println!("Demo in:   {}", input.display());
     for output in outputs {
         println!("Demo out:  {}", output.display());
@@ -61,7 +73,8 @@ fn write_wav(path: &Path, samples: &[f32], sample_rate_hz: u32) -> Result<()> {
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut writer = hound::WavWriter::create(path, spec).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut writer = hound::WavWriter::create(path, spec)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     for &sample in samples {
         writer.write_sample(sample)?;
     }

@@ -1,11 +1,16 @@
 //! Project tooling: `cargo xtask bundle affetto [--release]` (nice-plug's bundler),
 //! `cargo xtask demo` (bundles, then renders the built-in demo phrase through the CLI) and
-//! `cargo xtask pitch-eval` (the pitch tracker against its peers on generated voices) and
-//! `cargo xtask fit-voicing` (fits the voicing model's weights on generated voices).
+//! `cargo xtask pitch-eval` (the pitch tracker against its peers on generated voices),
+//! `cargo xtask fit-voicing` and `cargo xtask fit-vibrato` (fit the voicing and vibrato-presence
+//! models' weights on generated voices) and
+//! `cargo xtask vibrato-eval` (the vibrato decomposition and its edits against the truth).
 
 mod demo;
+mod fit_vibrato;
 mod fit_voicing;
+mod logistic;
 mod pitch_eval;
+mod vibrato_eval;
 
 use std::process::ExitCode;
 
@@ -15,6 +20,8 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("pitch-eval") => pitch_eval::run(!args.iter().any(|a| a == "--no-peers")),
         Some("fit-voicing") => fit_voicing::run(),
+        Some("vibrato-eval") => vibrato_eval::run(),
+        Some("fit-vibrato") => fit_vibrato::run(),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     };
     match result {

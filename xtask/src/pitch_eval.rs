@@ -12,7 +12,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use affetto_dsp::pitch::{AnalysisMode, PitchTracker};
-use affetto_dsp::synth::{self, Degradation, FrameTruth, NoiseKind, Phrase, VoiceRender};
+use affetto_dsp::synth::{
+    self, Degradation, FrameTruth, NoiseKind, Phrase, PitchCurve, SegmentKind, VoiceRender,
+};
 use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
@@ -34,35 +36,60 @@ pub(crate) enum Material {
     /// Alternating pieces of singing and speech.
     Mixed,
     BreathySinging,
+    /// Singing with every note held straight (no vibrato), for adding vibrato to.
+    StraightSinging,
 }
 
 pub(crate) struct Condition {
     pub name: &'static str,
-    material: Material,
-    degradation: Degradation,
+    pub material: Material,
+    pub degradation: Degradation,
 }
 
 pub(crate) fn conditions() -> Vec<Condition> {
     vec![
-        Condition { name: "clean singing", material: Material::Singing, degradation: Degradation::default() },
-        Condition { name: "clean speech", material: Material::Speech, degradation: Degradation::default() },
+        Condition {
+            name: "clean singing",
+            material: Material::Singing,
+            degradation: Degradation::default(),
+        },
+        Condition {
+            name: "clean speech",
+            material: Material::Speech,
+            degradation: Degradation::default(),
+        },
         Condition {
             name: "20 dB SNR (pink)",
             material: Material::Mixed,
-            degradation: Degradation { noise: Some((NoiseKind::Pink, 20.0)), ..Default::default() },
+            degradation: Degradation {
+                noise: Some((NoiseKind::Pink, 20.0)),
+                ..Default::default()
+            },
         },
         Condition {
             name: "10 dB SNR (pink) + RT60 0.5 s",
             material: Material::Mixed,
-            degradation: Degradation { noise: Some((NoiseKind::Pink, 10.0)), reverb_rt60_s: Some(0.5), ..Default::default() },
+            degradation: Degradation {
+                noise: Some((NoiseKind::Pink, 10.0)),
+                reverb_rt60_s: Some(0.5),
+                ..Default::default()
+            },
         },
-        Condition { name: "breathy singing", material: Material::BreathySinging, degradation: Degradation::default() },
+        Condition {
+            name: "breathy singing",
+            material: Material::BreathySinging,
+            degradation: Degradation::default(),
+        },
         // Beyond the list: competing talkers, the hardest case for any pitch tracker (the
         // babble is itself voiced speech, which the truth calls unvoiced).
         Condition {
             name: "10 dB SNR babble + RT60 0.5 s",
             material: Material::Mixed,
-            degradation: Degradation { noise: Some((NoiseKind::Babble, 10.0)), reverb_rt60_s: Some(0.5), ..Default::default() },
+            degradation: Degradation {
+                noise: Some((NoiseKind::Babble, 10.0)),
+                reverb_rt60_s: Some(0.5),
+                ..Default::default()
+            },
         },
     ]
 }
@@ -76,29 +103,58 @@ pub(crate) fn render_set(condition: &Condition, set_index: u64, pieces: u64) -> 
         let seed = 1_000 * set_index + piece;
         let mut rng = Pcg32::seed_from_u64(seed);
         let singing = match condition.material {
-            Material::Singing | Material::BreathySinging => true,
+            Material::Singing | Material::BreathySinging | Material::StraightSinging => true,
             Material::Speech => false,
             Material::Mixed => piece % 2 == 0,
         };
-        let mut phrase: Phrase =
-            if singing { synth::random_singing(&mut rng, PIECE_S) } else { synth::random_speech(&mut rng, PIECE_S) };
-        if let Material::BreathySinging = condition.material {
-            phrase.open_quotient = 0.8;
-            phrase.breathiness = 0.12;
-            phrase.tilt_db_per_octave = -6.0;
+        let mut phrase: Phrase = if singing {
+            synth::random_singing(&mut rng, PIECE_S)
+        } else {
+            synth::random_speech(&mut rng, PIECE_S)
+        };
+        match condition.material {
+            Material::BreathySinging => {
+                phrase.open_quotient = 0.8;
+                phrase.breathiness = 0.12;
+                phrase.tilt_db_per_octave = -6.0;
+            }
+            Material::StraightSinging => {
+                for segment in &mut phrase.segments {
+                    if let SegmentKind::Voiced {
+                        pitch: PitchCurve::Note { vibrato, .. },
+                        ..
+                    } = &mut segment.kind
+                    {
+                        *vibrato = None;
+                    }
+                }
+            }
+            _ => {}
         }
         let mut voice = synth::render(&phrase, SAMPLE_RATE_HZ, seed);
         synth::degrade(&mut voice, &condition.degradation, seed);
         voice.samples.resize(voice.frames.len() * HOP_SAMPLES, 0.0);
         let offset_s = frames.len() as f64 * HOP_S;
-        frames.extend(voice.frames.iter().map(|f| FrameTruth { time_s: f.time_s + offset_s, ..*f }));
+        frames.extend(voice.frames.iter().map(|f| FrameTruth {
+            time_s: f.time_s + offset_s,
+            ..*f
+        }));
         samples.extend_from_slice(&voice.samples);
     }
-    VoiceRender { samples, sample_rate_hz: SAMPLE_RATE_HZ, frames }
+    VoiceRender {
+        samples,
+        sample_rate_hz: SAMPLE_RATE_HZ,
+        frames,
+    }
 }
 
 fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE_HZ, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE_HZ,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut writer = hound::WavWriter::create(path, spec)?;
     for &x in samples {
         writer.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
@@ -109,7 +165,10 @@ fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
 
 fn read_wav(path: &Path) -> Result<Vec<f32>> {
     let mut reader = hound::WavReader::open(path)?;
-    Ok(reader.samples::<i16>().map(|s| s.map(|v| v as f32 / 32768.0)).collect::<Result<_, _>>()?)
+    Ok(reader
+        .samples::<i16>()
+        .map(|s| s.map(|v| v as f32 / 32768.0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// F0 per 5 ms frame (0 = unvoiced), `frames` long.
@@ -147,7 +206,9 @@ pub(crate) fn voicing_calibration_error(truth: &[FrameTruth], voicing: &[f32]) -
     let total = truth.len().max(1) as f64;
     bins.iter()
         .filter(|b| b.0 > 0)
-        .map(|&(n, predicted, voiced)| n as f64 / total * (predicted / n as f64 - voiced as f64 / n as f64).abs())
+        .map(|&(n, predicted, voiced)| {
+            n as f64 / total * (predicted / n as f64 - voiced as f64 / n as f64).abs()
+        })
         .sum()
 }
 
@@ -257,15 +318,31 @@ fn peers() -> Vec<Peer> {
         Peer {
             name: "aubio yinfft",
             probe: || succeeds(Command::new("aubiopitch").arg("--help")),
-            install: || succeeds(Command::new("apt-get").args(["install", "-y", "-q", "aubio-tools"])),
+            install: || {
+                succeeds(Command::new("apt-get").args(["install", "-y", "-q", "aubio-tools"]))
+            },
             run: |wav, _| {
                 let out = Command::new("aubiopitch")
                     .args(["-i"])
                     .arg(wav)
-                    .args(["-p", "yinfft", "-H", &HOP_SAMPLES.to_string(), "-B", "2048", "-u", "Hz", "-s", "-70"])
+                    .args([
+                        "-p",
+                        "yinfft",
+                        "-H",
+                        &HOP_SAMPLES.to_string(),
+                        "-B",
+                        "2048",
+                        "-u",
+                        "Hz",
+                        "-s",
+                        "-70",
+                    ])
                     .output()?;
                 if !out.status.success() {
-                    bail!("aubiopitch failed: {}", String::from_utf8_lossy(&out.stderr));
+                    bail!(
+                        "aubiopitch failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                 }
                 Ok(String::from_utf8_lossy(&out.stdout).into_owned())
             },
@@ -291,10 +368,16 @@ fn peers() -> Vec<Peer> {
         Peer {
             name: "librosa pYIN",
             probe: || succeeds(Command::new("python3").args(["-c", "import librosa"])),
-            install: || succeeds(Command::new("python3").args(["-m", "pip", "install", "-q", "librosa"])),
+            install: || {
+                succeeds(Command::new("python3").args(["-m", "pip", "install", "-q", "librosa"]))
+            },
             run: |wav, scratch| {
                 let out_path = scratch.with_extension("pyin.txt");
-                let status = Command::new("python3").arg(peers_dir().join("pyin_pitch.py")).arg(wav).arg(&out_path).status()?;
+                let status = Command::new("python3")
+                    .arg(peers_dir().join("pyin_pitch.py"))
+                    .arg(wav)
+                    .arg(&out_path)
+                    .status()?;
                 if !status.success() {
                     bail!("pyin failed");
                 }
@@ -307,8 +390,11 @@ fn peers() -> Vec<Peer> {
 /// `with_peers`: false scores Affetto alone (seconds instead of the better part of an hour).
 pub fn run(with_peers: bool) -> Result<()> {
     nice_plug_xtask::chdir_workspace_root()?;
-    let out_dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("pitch-eval");
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out_dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+            .join("pitch-eval");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
     // Absolute, because Praat resolves relative paths against its script's folder.
     let out_dir = out_dir.canonicalize()?;
 
@@ -317,12 +403,18 @@ pub fn run(with_peers: bool) -> Result<()> {
         if (peer.probe)() || ((peer.install)() && (peer.probe)()) {
             available.push(peer);
         } else {
-            println!("peer missing, left out: {} (could not be found or installed)", peer.name);
+            println!(
+                "peer missing, left out: {} (could not be found or installed)",
+                peer.name
+            );
         }
     }
 
     let mut report = String::new();
-    writeln!(report, "| condition | method | RPA | RCA | GPE | voicing P | voicing R | voicing F1 | median cents | time s |")?;
+    writeln!(
+        report,
+        "| condition | method | RPA | RCA | GPE | voicing P | voicing R | voicing F1 | median cents | time s |"
+    )?;
     writeln!(report, "|---|---|---|---|---|---|---|---|---|---|")?;
     // Each peer's constant time offset, fitted once on clean singing (the shift in ±50 ms that
     // maximises its RPA) and then used for every condition.
@@ -347,9 +439,16 @@ pub fn run(with_peers: bool) -> Result<()> {
         for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
             let started = Instant::now();
             let (track, voicing) = affetto_track(&samples, mode, frames);
-            rows.push((format!("Affetto {mode:?}"), score(&voice.frames, &track), started.elapsed().as_secs_f64()));
+            rows.push((
+                format!("Affetto {mode:?}"),
+                score(&voice.frames, &track),
+                started.elapsed().as_secs_f64(),
+            ));
             if mode == AnalysisMode::Studio {
-                calibration.push((condition.name, voicing_calibration_error(&voice.frames, &voicing)));
+                calibration.push((
+                    condition.name,
+                    voicing_calibration_error(&voice.frames, &voicing),
+                ));
             }
         }
         for (peer, shift) in available.iter().zip(shifts.iter_mut()) {
@@ -364,14 +463,20 @@ pub fn run(with_peers: bool) -> Result<()> {
             let elapsed = started.elapsed().as_secs_f64();
             let lines = parse_time_f0(&output);
             if set_index == 0 {
-                *shift = (-10..=10).max_by(|&a, &b| {
-                    let ra = score(&voice.frames, &grid_track(&lines, frames, a)).rpa;
-                    let rb = score(&voice.frames, &grid_track(&lines, frames, b)).rpa;
-                    ra.total_cmp(&rb)
-                }).unwrap_or(0);
+                *shift = (-10..=10)
+                    .max_by(|&a, &b| {
+                        let ra = score(&voice.frames, &grid_track(&lines, frames, a)).rpa;
+                        let rb = score(&voice.frames, &grid_track(&lines, frames, b)).rpa;
+                        ra.total_cmp(&rb)
+                    })
+                    .unwrap_or(0);
                 println!("  {} aligned by {} frames", peer.name, *shift);
             }
-            rows.push((peer.name.to_owned(), score(&voice.frames, &grid_track(&lines, frames, *shift)), elapsed));
+            rows.push((
+                peer.name.to_owned(),
+                score(&voice.frames, &grid_track(&lines, frames, *shift)),
+                elapsed,
+            ));
         }
         for (method, s, seconds) in rows {
             let line = format!(
@@ -389,7 +494,10 @@ pub fn run(with_peers: bool) -> Result<()> {
             writeln!(report, "{line}")?;
         }
     }
-    writeln!(report, "\nVoicing probability calibration (Affetto Studio, expected calibration error over tenths):\n")?;
+    writeln!(
+        report,
+        "\nVoicing probability calibration (Affetto Studio, expected calibration error over tenths):\n"
+    )?;
     for (condition, error) in calibration {
         writeln!(report, "- {condition}: {:.3}", error)?;
     }

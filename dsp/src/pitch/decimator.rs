@@ -75,7 +75,11 @@ impl Decimator {
             Biquad::lowpass(cutoff_hz, 0.541_196_1, sample_rate_hz),
             Biquad::lowpass(cutoff_hz, 1.306_563, sample_rate_hz),
         ];
-        Self { factor, sections, phase: 0 }
+        Self {
+            factor,
+            sections,
+            phase: 0,
+        }
     }
 
     pub fn factor(&self) -> usize {
@@ -116,7 +120,10 @@ mod tests {
         let mut decimator = Decimator::new(sample_rate_hz);
         let n = (sample_rate_hz * 0.5) as usize;
         let out: Vec<f32> = (0..n)
-            .filter_map(|i| decimator.push((std::f32::consts::TAU * frequency_hz * i as f32 / sample_rate_hz).sin()))
+            .filter_map(|i| {
+                decimator
+                    .push((std::f32::consts::TAU * frequency_hz * i as f32 / sample_rate_hz).sin())
+            })
             .collect();
         let tail = &out[out.len() / 2..];
         (2.0 * tail.iter().map(|x| x * x).sum::<f32>() / tail.len() as f32).sqrt()
@@ -124,7 +131,14 @@ mod tests {
 
     #[test]
     fn factors_keep_the_analysis_rate_at_or_above_16_khz() {
-        for (rate, factor) in [(22_050.0, 1), (44_100.0, 2), (48_000.0, 3), (88_200.0, 5), (96_000.0, 6), (192_000.0, 12)] {
+        for (rate, factor) in [
+            (22_050.0, 1),
+            (44_100.0, 2),
+            (48_000.0, 3),
+            (88_200.0, 5),
+            (96_000.0, 6),
+            (192_000.0, 12),
+        ] {
             assert_eq!(Decimator::new(rate).factor(), factor, "{rate} Hz");
         }
     }
@@ -133,9 +147,15 @@ mod tests {
     fn passes_the_voice_band_and_rejects_what_would_alias() {
         for rate in [44_100.0, 48_000.0, 96_000.0, 192_000.0] {
             let output_rate = rate / Decimator::new(rate).factor() as f32;
-            assert!((gain_at(1000.0, rate) - 1.0).abs() < 0.02, "1 kHz passes at {rate} Hz");
+            assert!(
+                (gain_at(1000.0, rate) - 1.0).abs() < 0.02,
+                "1 kHz passes at {rate} Hz"
+            );
             // Content just above the new Nyquist would fold into the F0 range: it must be low.
-            assert!(gain_at(0.75 * output_rate, rate) < 0.1, "{rate} Hz: alias band attenuated");
+            assert!(
+                gain_at(0.75 * output_rate, rate) < 0.1,
+                "{rate} Hz: alias band attenuated"
+            );
         }
     }
 }

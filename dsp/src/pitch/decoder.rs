@@ -50,7 +50,11 @@ pub struct PitchPathDecoder {
 
 impl PitchPathDecoder {
     pub fn new(lookahead: usize) -> Self {
-        Self { lookahead, ring: vec![TrellisFrame::default(); lookahead + 1], pushed: 0 }
+        Self {
+            lookahead,
+            ring: vec![TrellisFrame::default(); lookahead + 1],
+            pushed: 0,
+        }
     }
 
     pub fn reset(&mut self) {
@@ -66,7 +70,11 @@ impl PitchPathDecoder {
             Some(self.ring[((self.pushed - 1) % self.ring.len() as u64) as usize])
         };
         let current = &mut self.ring[slot];
-        *current = TrellisFrame { voicing_probability: frame.voicing_probability, energy_db: frame.energy_db, ..Default::default() };
+        *current = TrellisFrame {
+            voicing_probability: frame.voicing_probability,
+            energy_db: frame.energy_db,
+            ..Default::default()
+        };
         let voiced = frame.voiced();
         for (i, candidate) in voiced.iter().enumerate() {
             current.f0_hz[i] = candidate.f0_hz;
@@ -80,15 +88,28 @@ impl PitchPathDecoder {
         if let Some(previous) = previous {
             for state in 0..current.count {
                 let (best_back, best_score) = (0..previous.count)
-                    .map(|p| (p, previous.score[p] - transition_cost(previous.f0_hz[p], current.f0_hz[state])))
-                    .fold((0, f32::NEG_INFINITY), |best, next| if next.1 > best.1 { next } else { best });
+                    .map(|p| {
+                        (
+                            p,
+                            previous.score[p]
+                                - transition_cost(previous.f0_hz[p], current.f0_hz[state]),
+                        )
+                    })
+                    .fold((0, f32::NEG_INFINITY), |best, next| {
+                        if next.1 > best.1 { next } else { best }
+                    });
                 current.score[state] += best_score;
                 current.back[state] = best_back as u8;
             }
         }
         // Keep scores near zero: only differences matter, and long runs would lose precision.
-        let top = current.score[..current.count].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        current.score[..current.count].iter_mut().for_each(|s| *s -= top);
+        let top = current.score[..current.count]
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        current.score[..current.count]
+            .iter_mut()
+            .for_each(|s| *s -= top);
         self.pushed += 1;
 
         if self.pushed <= self.lookahead as u64 {
@@ -96,7 +117,9 @@ impl PitchPathDecoder {
         }
         // Backtrack from the best state of the newest frame to the frame being decided.
         let newest = *current;
-        let mut state = (0..newest.count).max_by(|&a, &b| newest.score[a].total_cmp(&newest.score[b])).unwrap_or(0);
+        let mut state = (0..newest.count)
+            .max_by(|&a, &b| newest.score[a].total_cmp(&newest.score[b]))
+            .unwrap_or(0);
         let mut index = self.pushed - 1;
         for _ in 0..self.lookahead {
             state = self.ring[(index % self.ring.len() as u64) as usize].back[state] as usize;
@@ -140,7 +163,11 @@ mod tests {
         let mut decided = Vec::new();
         for i in 0..12 {
             // Frame 6 prefers the octave above, by a little.
-            let f = if i == 6 { frame(&[(440.0, 0.5), (220.0, 0.4)]) } else { frame(&[(220.0, 0.9), (440.0, 0.05)]) };
+            let f = if i == 6 {
+                frame(&[(440.0, 0.5), (220.0, 0.4)])
+            } else {
+                frame(&[(220.0, 0.9), (440.0, 0.05)])
+            };
             decided.extend(decoder.push(&f));
         }
         assert_eq!(decided.len(), 8);
@@ -153,6 +180,10 @@ mod tests {
         assert_eq!(decoder.push(&frame(&[(150.0, 0.95)])).unwrap().f0_hz, 150.0);
         // A weakly voiced frame between voiced ones stays voiced: switching costs more.
         assert_eq!(decoder.push(&frame(&[(151.0, 0.3)])).unwrap().f0_hz, 151.0);
-        assert_eq!(decoder.push(&frame(&[])).unwrap().f0_hz, 0.0, "no candidates at all is unvoiced");
+        assert_eq!(
+            decoder.push(&frame(&[])).unwrap().f0_hz,
+            0.0,
+            "no candidates at all is unvoiced"
+        );
     }
 }

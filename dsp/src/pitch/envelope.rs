@@ -25,7 +25,11 @@ impl SpectralEnvelope {
     pub fn flat(sample_rate_hz: f32) -> Self {
         let mut lpc = [0.0; LPC_ORDER + 1];
         lpc[0] = 1.0;
-        Self { lpc, gain: 0.0, sample_rate_hz }
+        Self {
+            lpc,
+            gain: 0.0,
+            sample_rate_hz,
+        }
     }
 
     /// Envelope level at `frequency_hz`, in dB (of the pre-emphasised signal).
@@ -42,12 +46,19 @@ impl SpectralEnvelope {
 
 /// A Hann window of `len` samples, for [`lpc_envelope`].
 pub fn hann_window(len: usize) -> Vec<f32> {
-    (0..len).map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / (len.max(2) - 1) as f32).cos()).collect()
+    (0..len)
+        .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / (len.max(2) - 1) as f32).cos())
+        .collect()
 }
 
 /// Fits the envelope of `frame` (at `sample_rate_hz`) under `window` (as long as the frame),
 /// using `scratch` (at least as long).
-pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch: &mut [f32]) -> SpectralEnvelope {
+pub fn lpc_envelope(
+    frame: &[f32],
+    sample_rate_hz: f32,
+    window: &[f32],
+    scratch: &mut [f32],
+) -> SpectralEnvelope {
     let n = frame.len();
     let windowed = &mut scratch[..n];
     let mut previous = 0.0f32;
@@ -69,7 +80,10 @@ pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch:
     let mut error = autocorrelation[0];
     let mut previous_lpc = lpc;
     for i in 1..=LPC_ORDER {
-        let acc: f32 = (1..i).map(|j| previous_lpc[j] * autocorrelation[i - j]).sum::<f32>() + autocorrelation[i];
+        let acc: f32 = (1..i)
+            .map(|j| previous_lpc[j] * autocorrelation[i - j])
+            .sum::<f32>()
+            + autocorrelation[i];
         let reflection = -acc / error;
         lpc[i] = reflection;
         for j in 1..i {
@@ -81,7 +95,11 @@ pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch:
         }
         previous_lpc = lpc;
     }
-    SpectralEnvelope { lpc, gain: (error.max(0.0) / n as f32).sqrt(), sample_rate_hz }
+    SpectralEnvelope {
+        lpc,
+        gain: (error.max(0.0) / n as f32).sqrt(),
+        sample_rate_hz,
+    }
 }
 
 /// Σ a·b over eight independent partial sums: the compiler may not reorder one running float sum,
@@ -90,7 +108,12 @@ pub fn lpc_envelope(frame: &[f32], sample_rate_hz: f32, window: &[f32], scratch:
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (x, y) in a_chunks.zip(b_chunks) {
         for k in 0..8 {
             lanes[k] += x[k] * y[k];
@@ -120,7 +143,14 @@ mod tests {
             .collect();
         let mut scratch = vec![0.0; 640];
         let envelope = lpc_envelope(&frame, rate, &hann_window(640), &mut scratch);
-        let peak = (200..4000).step_by(10).max_by(|&a, &b| envelope.magnitude_db(a as f32).total_cmp(&envelope.magnitude_db(b as f32))).unwrap();
+        let peak = (200..4000)
+            .step_by(10)
+            .max_by(|&a, &b| {
+                envelope
+                    .magnitude_db(a as f32)
+                    .total_cmp(&envelope.magnitude_db(b as f32))
+            })
+            .unwrap();
         assert!((peak as f32 - 1200.0).abs() < 80.0, "peak at {peak} Hz");
         assert!(envelope.magnitude_db(1200.0) - envelope.magnitude_db(3500.0) > 15.0);
     }

@@ -55,7 +55,9 @@ pub fn best_difference_kernel() -> DifferenceKernel {
 #[cfg(target_arch = "x86_64")]
 pub fn difference_avx2_fma(x: &[f32], window: usize, out: &mut [f32]) {
     assert!(x.len() + 1 >= window + out.len());
-    assert!(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    );
     // SAFETY: the features were just checked; every load below stays inside `x` because
     // `j + 8 <= window` and `offset + tau + window <= window + lags - 1 <= x.len()`.
     unsafe { difference_avx2_fma_unchecked(x, window, out) }
@@ -117,7 +119,10 @@ mod tests {
             kernel(&x, window, &mut fast);
             for (tau, (a, b)) in reference.iter().zip(&fast).enumerate() {
                 // Different summation order: relative error of a few float epsilons × sqrt(n).
-                assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "window {window}, τ {tau}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                    "window {window}, τ {tau}: {a} vs {b}"
+                );
             }
         }
     }

@@ -14,8 +14,8 @@ mod voicing;
 mod yin;
 
 pub use envelope::{LPC_ORDER, SpectralEnvelope};
-pub use voicing::{VOICING_WEIGHTS, VoicingFeatures};
 use voicing::{LevelReference, voicing_probability};
+pub use voicing::{VOICING_WEIGHTS, VoicingFeatures};
 
 use decimator::Decimator;
 use decoder::PitchPathDecoder;
@@ -108,7 +108,11 @@ impl PitchTracker {
     }
 
     /// A tracker using `kernel` for the difference function; benchmarks compare kernels this way.
-    pub fn with_difference_kernel(sample_rate_hz: f32, mode: AnalysisMode, kernel: kernels::DifferenceKernel) -> Self {
+    pub fn with_difference_kernel(
+        sample_rate_hz: f32,
+        mode: AnalysisMode,
+        kernel: kernels::DifferenceKernel,
+    ) -> Self {
         let decimator = Decimator::new(sample_rate_hz);
         let analysis_rate_hz = sample_rate_hz as f64 / decimator.factor() as f64;
         let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ, kernel);
@@ -159,7 +163,9 @@ impl PitchTracker {
     /// Feeds mono host-rate samples; calls `on_frame` for every frame decided meanwhile, in order.
     pub fn process(&mut self, samples: &[f32], mut on_frame: impl FnMut(&PitchFrame)) {
         for &x in samples {
-            let Some(y) = self.decimator.push(sanitize_sample(x)) else { continue };
+            let Some(y) = self.decimator.push(sanitize_sample(x)) else {
+                continue;
+            };
             let slot = (self.received % self.capacity as u64) as usize;
             self.history[slot] = y;
             self.history[slot + self.capacity] = y;
@@ -180,7 +186,8 @@ impl PitchTracker {
         // The frame is the newest `frame_len` samples; before time 0 the history holds the
         // silence it was reset to, so the first frames see leading zeros.
         let frame_len = self.yin.frame_len();
-        let frame_start = (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
+        let frame_start =
+            (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
         let frame = &self.history[frame_start..frame_start + frame_len];
         let mut candidates = self.yin.estimate(frame);
         let features = VoicingFeatures {
@@ -192,8 +199,12 @@ impl PitchTracker {
         let ring = self.envelopes.len() as u64;
         let slot = (self.next_frame % ring) as usize;
         self.features[slot] = features;
-        self.envelopes[slot] =
-            envelope::lpc_envelope(frame, self.analysis_rate_hz as f32, &self.envelope_window, &mut self.envelope_scratch);
+        self.envelopes[slot] = envelope::lpc_envelope(
+            frame,
+            self.analysis_rate_hz as f32,
+            &self.envelope_window,
+            &mut self.envelope_scratch,
+        );
         self.next_frame += 1;
         let decided = self.decoder.push(&candidates)?;
         let index = self.next_frame - 1 - self.lookahead as u64;

@@ -26,7 +26,12 @@ pub struct VoicingFeatures {
 impl VoicingFeatures {
     /// The model's inputs: a constant, then the features scaled to similar ranges.
     pub fn inputs(&self) -> [f32; 4] {
-        [1.0, self.periodicity, self.relative_level_db / 20.0, self.prior_mass]
+        [
+            1.0,
+            self.periodicity,
+            self.relative_level_db / 20.0,
+            self.prior_mass,
+        ]
     }
 }
 
@@ -34,7 +39,12 @@ impl VoicingFeatures {
 pub const VOICING_WEIGHTS: [f32; 4] = [-1.627, 4.350, 1.284, 2.662];
 
 pub fn voicing_probability(features: &VoicingFeatures) -> f32 {
-    let z: f32 = features.inputs().iter().zip(VOICING_WEIGHTS).map(|(x, w)| x * w).sum();
+    let z: f32 = features
+        .inputs()
+        .iter()
+        .zip(VOICING_WEIGHTS)
+        .map(|(x, w)| x * w)
+        .sum();
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -46,7 +56,9 @@ pub struct LevelReference {
 
 impl LevelReference {
     pub fn new() -> Self {
-        Self { peak_db: LEVEL_FLOOR_DB * 2.0 }
+        Self {
+            peak_db: LEVEL_FLOOR_DB * 2.0,
+        }
     }
 
     /// Takes a frame's energy; returns it relative to the (updated) reference, clamped to −60…0.
@@ -62,14 +74,41 @@ mod tests {
 
     #[test]
     fn more_periodic_and_louder_frames_are_likelier_voiced() {
-        let base = VoicingFeatures { periodicity: 0.6, relative_level_db: -20.0, prior_mass: 0.3 };
+        let base = VoicingFeatures {
+            periodicity: 0.6,
+            relative_level_db: -20.0,
+            prior_mass: 0.3,
+        };
         let p = voicing_probability(&base);
-        assert!(voicing_probability(&VoicingFeatures { periodicity: 0.95, ..base }) > p);
-        assert!(voicing_probability(&VoicingFeatures { relative_level_db: -3.0, ..base }) > p);
-        assert!(voicing_probability(&VoicingFeatures { prior_mass: 0.9, ..base }) > p);
-        let clean_vowel = VoicingFeatures { periodicity: 0.99, relative_level_db: -2.0, prior_mass: 1.0 };
+        assert!(
+            voicing_probability(&VoicingFeatures {
+                periodicity: 0.95,
+                ..base
+            }) > p
+        );
+        assert!(
+            voicing_probability(&VoicingFeatures {
+                relative_level_db: -3.0,
+                ..base
+            }) > p
+        );
+        assert!(
+            voicing_probability(&VoicingFeatures {
+                prior_mass: 0.9,
+                ..base
+            }) > p
+        );
+        let clean_vowel = VoicingFeatures {
+            periodicity: 0.99,
+            relative_level_db: -2.0,
+            prior_mass: 1.0,
+        };
         assert!(voicing_probability(&clean_vowel) > 0.95);
-        let hiss = VoicingFeatures { periodicity: 0.2, relative_level_db: -40.0, prior_mass: 0.0 };
+        let hiss = VoicingFeatures {
+            periodicity: 0.2,
+            relative_level_db: -40.0,
+            prior_mass: 0.0,
+        };
         assert!(voicing_probability(&hiss) < 0.05);
     }
 

@@ -70,7 +70,9 @@ impl FrameCandidates {
         let total: f32 = self.voiced().iter().map(|c| c.probability).sum();
         if total > 0.0 {
             let scale = probability / total;
-            self.candidates[..self.count].iter_mut().for_each(|c| c.probability *= scale);
+            self.candidates[..self.count]
+                .iter_mut()
+                .for_each(|c| c.probability *= scale);
             self.voicing_probability = probability;
         } else {
             self.voicing_probability = 0.0;
@@ -97,7 +99,12 @@ pub struct YinEstimator {
 
 impl YinEstimator {
     /// Frames must be `window + max_lag` samples long (see [`Self::frame_len`]).
-    pub fn new(sample_rate_hz: f32, min_f0_hz: f32, max_f0_hz: f32, kernel: DifferenceKernel) -> Self {
+    pub fn new(
+        sample_rate_hz: f32,
+        min_f0_hz: f32,
+        max_f0_hz: f32,
+        kernel: DifferenceKernel,
+    ) -> Self {
         // 5 % below the highest F0's period, so that a dip at `max_f0_hz` is an interior minimum
         // and a d' that merely rises from the range's start (step responses, clicks) is not.
         let min_lag = ((sample_rate_hz / (1.05 * max_f0_hz)).floor() as usize).max(2);
@@ -160,7 +167,10 @@ impl YinEstimator {
                     // would always favour the longer lag.
                     depths[result.count] = parabolic_minimum(&self.difference[tau - 1..=tau + 1]);
                     shallowness[result.count] = d;
-                    result.candidates[result.count] = Candidate { f0_hz: self.sample_rate_hz / period, probability };
+                    result.candidates[result.count] = Candidate {
+                        f0_hz: self.sample_rate_hz / period,
+                        probability,
+                    };
                     result.count += 1;
                     result.voicing_probability += probability;
                 }
@@ -177,7 +187,11 @@ impl YinEstimator {
     fn prior_mass(&self, low: f32, high: f32) -> f32 {
         let cumulative = |x: f32| {
             let steps = (x * THRESHOLD_STEPS as f32).floor() as usize;
-            if steps == 0 { 0.0 } else { self.cumulative_prior[steps.min(THRESHOLD_STEPS) - 1] }
+            if steps == 0 {
+                0.0
+            } else {
+                self.cumulative_prior[steps.min(THRESHOLD_STEPS) - 1]
+            }
         };
         (cumulative(high) - cumulative(low)).max(0.0)
     }
@@ -187,13 +201,19 @@ impl YinEstimator {
 /// deeper (see [`OCTAVE_DEPTH_RATIO`] and [`OCTAVE_MIN_SHALLOWNESS`]), shortest periods first so
 /// chains (¼ → ½ → 1) resolve; candidates left with no share are removed. `depths` are raw
 /// differences at the dips, `shallowness` their normalised values.
-fn move_octave_errors_down(result: &mut FrameCandidates, periods: &[f32], depths: &[f32], shallowness: &[f32]) {
+fn move_octave_errors_down(
+    result: &mut FrameCandidates,
+    periods: &[f32],
+    depths: &[f32],
+    shallowness: &[f32],
+) {
     for i in 0..result.count {
         if shallowness[i] <= OCTAVE_MIN_SHALLOWNESS {
             continue;
         }
         let double = (i + 1..result.count).find(|&j| {
-            (periods[j] / (2.0 * periods[i]) - 1.0).abs() < OCTAVE_LAG_TOLERANCE && depths[j] < OCTAVE_DEPTH_RATIO * depths[i]
+            (periods[j] / (2.0 * periods[i]) - 1.0).abs() < OCTAVE_LAG_TOLERANCE
+                && depths[j] < OCTAVE_DEPTH_RATIO * depths[i]
         });
         if let Some(j) = double {
             result.candidates[j].probability += result.candidates[i].probability;
@@ -213,13 +233,21 @@ fn move_octave_errors_down(result: &mut FrameCandidates, periods: &[f32], depths
 /// `d'(τ) = d(τ) · τ / Σ_{j=1..τ} d(j)`, `d'(0) = 1` (YIN eq. 8). Where the mean difference so far
 /// is below `noise_floor` the frame has no variation to speak of (silence, DC) and `d'` reads 1:
 /// no dips, unvoiced.
-pub fn cumulative_mean_normalized_difference(difference: &[f32], noise_floor: f32, normalized: &mut [f32]) {
+pub fn cumulative_mean_normalized_difference(
+    difference: &[f32],
+    noise_floor: f32,
+    normalized: &mut [f32],
+) {
     normalized[0] = 1.0;
     let mut running_sum = 0.0f32;
     for tau in 1..difference.len() {
         running_sum += difference[tau];
         let varies = running_sum > noise_floor * tau as f32 && running_sum > 0.0;
-        normalized[tau] = if varies { difference[tau] * tau as f32 / running_sum } else { 1.0 };
+        normalized[tau] = if varies {
+            difference[tau] * tau as f32 / running_sum
+        } else {
+            1.0
+        };
     }
 }
 
@@ -229,14 +257,22 @@ pub fn cumulative_mean_normalized_difference(difference: &[f32], noise_floor: f3
 pub fn parabolic_minimum(points: &[f32]) -> f32 {
     let (left, centre, right) = (points[0], points[1], points[2]);
     let curvature = left - 2.0 * centre + right;
-    if curvature <= 1e-20 { centre } else { (centre - (left - right).powi(2) / (8.0 * curvature)).max(0.0) }
+    if curvature <= 1e-20 {
+        centre
+    } else {
+        (centre - (left - right).powi(2) / (8.0 * curvature)).max(0.0)
+    }
 }
 
 /// Offset of the vertex of the parabola through three equally spaced points, in −1..1.
 pub fn parabolic_offset(points: &[f32]) -> f32 {
     let (left, centre, right) = (points[0], points[1], points[2]);
     let curvature = left - 2.0 * centre + right;
-    if curvature <= 1e-20 { 0.0 } else { (0.5 * (left - right) / curvature).clamp(-1.0, 1.0) }
+    if curvature <= 1e-20 {
+        0.0
+    } else {
+        (0.5 * (left - right) / curvature).clamp(-1.0, 1.0)
+    }
 }
 
 fn cumulative_beta_prior() -> [f32; THRESHOLD_STEPS] {
@@ -261,7 +297,9 @@ mod tests {
     use super::*;
 
     fn sawtooth(f0_hz: f32, sample_rate_hz: f32, len: usize) -> Vec<f32> {
-        (0..len).map(|i| 0.5 * ((f0_hz * i as f32 / sample_rate_hz).fract() - 0.5)).collect()
+        (0..len)
+            .map(|i| 0.5 * ((f0_hz * i as f32 / sample_rate_hz).fract() - 0.5))
+            .collect()
     }
 
     #[test]
@@ -271,10 +309,18 @@ mod tests {
         for f0 in [62.0, 98.0, 147.5, 220.0, 440.0, 700.0, 990.0] {
             let frame = sawtooth(f0, rate, yin.frame_len());
             let result = yin.estimate(&frame);
-            let best = result.voiced().iter().max_by(|a, b| a.probability.total_cmp(&b.probability)).unwrap();
+            let best = result
+                .voiced()
+                .iter()
+                .max_by(|a, b| a.probability.total_cmp(&b.probability))
+                .unwrap();
             let cents = 1200.0 * (best.f0_hz / f0).log2();
             assert!(cents.abs() < 10.0, "{f0} Hz read as {} Hz", best.f0_hz);
-            assert!(result.voicing_probability > 0.9, "{f0} Hz voicing {}", result.voicing_probability);
+            assert!(
+                result.voicing_probability > 0.9,
+                "{f0} Hz voicing {}",
+                result.voicing_probability
+            );
         }
     }
 
@@ -289,10 +335,18 @@ mod tests {
                 let voice = render(&Phrase::sung(vec![Note::new(midi, 1.0, vowel)]), 16_000, 1);
                 let frame = &voice.samples[8000..8000 + yin.frame_len()];
                 let result = yin.estimate(frame);
-                let best = result.voiced().iter().max_by(|a, b| a.probability.total_cmp(&b.probability)).unwrap();
+                let best = result
+                    .voiced()
+                    .iter()
+                    .max_by(|a, b| a.probability.total_cmp(&b.probability))
+                    .unwrap();
                 let truth = 440.0 * 2f32.powf((midi as f32 - 69.0) / 12.0);
                 let cents = 1200.0 * (best.f0_hz / truth).log2();
-                assert!(cents.abs() < 30.0, "{vowel:?} at {truth} Hz read as {} Hz", best.f0_hz);
+                assert!(
+                    cents.abs() < 30.0,
+                    "{vowel:?} at {truth} Hz read as {} Hz",
+                    best.f0_hz
+                );
             }
         }
     }

@@ -43,7 +43,11 @@ pub fn degrade(voice: &mut VoiceRender, degradation: &Degradation, seed: u64) {
         if voice_power > 0.0 && noise_power > 0.0 {
             let gain = (voice_power / noise_power / 10f32.powf(snr_db / 10.0)).sqrt();
             noise.iter_mut().for_each(|x| *x *= gain);
-            voice.samples.iter_mut().zip(&noise).for_each(|(x, n)| *x += n);
+            voice
+                .samples
+                .iter_mut()
+                .zip(&noise)
+                .for_each(|(x, n)| *x += n);
         }
     }
     // Keep the result in range so it can be written to a file unchanged.
@@ -63,7 +67,11 @@ fn voiced_power(voice: &VoiceRender) -> f32 {
             count += 1;
         }
     }
-    if count == 0 { 0.0 } else { (sum / count as f64) as f32 }
+    if count == 0 {
+        0.0
+    } else {
+        (sum / count as f64) as f32
+    }
 }
 
 fn make_noise(kind: NoiseKind, len: usize, sample_rate_hz: u32, seed: u64) -> Vec<f32> {
@@ -77,10 +85,18 @@ fn make_noise(kind: NoiseKind, len: usize, sample_rate_hz: u32, seed: u64) -> Ve
             let mut sum = vec![0.0f32; len];
             for talker in 0..6u64 {
                 let mut talker_rng = Pcg32::seed_from_u64(seed.wrapping_add(1000 + talker));
-                let speech = render(&random_speech(&mut talker_rng, duration_s), sample_rate_hz, seed + talker);
+                let speech = render(
+                    &random_speech(&mut talker_rng, duration_s),
+                    sample_rate_hz,
+                    seed + talker,
+                );
                 let offset = talker_rng.random_range(0..len.max(1));
                 for (i, s) in sum.iter_mut().enumerate() {
-                    *s += speech.samples.get((i + offset) % speech.samples.len().max(1)).copied().unwrap_or(0.0);
+                    *s += speech
+                        .samples
+                        .get((i + offset) % speech.samples.len().max(1))
+                        .copied()
+                        .unwrap_or(0.0);
                 }
             }
             sum
@@ -96,9 +112,15 @@ fn pink_noise(rng: &mut impl Rng, len: usize) -> Vec<f32> {
     (0..len)
         .map(|n| {
             // The row whose bit flips at this count changes (n = 0 refreshes them all).
-            let row = if n == 0 { None } else { Some((n.trailing_zeros() as usize).min(ROWS - 1)) };
+            let row = if n == 0 {
+                None
+            } else {
+                Some((n.trailing_zeros() as usize).min(ROWS - 1))
+            };
             match row {
-                None => rows.iter_mut().for_each(|r| *r = rng.random_range(-1.0..1.0)),
+                None => rows
+                    .iter_mut()
+                    .for_each(|r| *r = rng.random_range(-1.0..1.0)),
                 Some(k) => rows[k] = rng.random_range(-1.0..1.0),
             }
             rows.iter().sum::<f32>() / ROWS as f32 + rng.random_range(-1.0..1.0) / ROWS as f32
@@ -141,7 +163,10 @@ fn apply_room(samples: &mut [f32], rt60_s: f32, sample_rate_hz: f32) {
             *w = out;
         }
     }
-    samples.iter_mut().zip(&wet).for_each(|(x, w)| *x = (1.0 - WET) * *x + WET * w);
+    samples
+        .iter_mut()
+        .zip(&wet)
+        .for_each(|(x, w)| *x = (1.0 - WET) * *x + WET * w);
 }
 
 #[cfg(test)]
@@ -151,11 +176,27 @@ mod tests {
 
     #[test]
     fn noise_is_added_at_the_requested_snr() {
-        let clean = render(&Phrase::sung(vec![Note::new(55.0, 1.5, Vowel::A)]), 16_000, 1);
+        let clean = render(
+            &Phrase::sung(vec![Note::new(55.0, 1.5, Vowel::A)]),
+            16_000,
+            1,
+        );
         for kind in [NoiseKind::White, NoiseKind::Pink, NoiseKind::Babble] {
             let mut noisy = clean.clone();
-            degrade(&mut noisy, &Degradation { noise: Some((kind, 10.0)), ..Default::default() }, 9);
-            let noise: Vec<f32> = noisy.samples.iter().zip(&clean.samples).map(|(a, b)| a - b).collect();
+            degrade(
+                &mut noisy,
+                &Degradation {
+                    noise: Some((kind, 10.0)),
+                    ..Default::default()
+                },
+                9,
+            );
+            let noise: Vec<f32> = noisy
+                .samples
+                .iter()
+                .zip(&clean.samples)
+                .map(|(a, b)| a - b)
+                .collect();
             let noise_power = noise.iter().map(|x| x * x).sum::<f32>() / noise.len() as f32;
             let snr_db = 10.0 * (voiced_power(&clean) / noise_power).log10();
             assert!((snr_db - 10.0).abs() < 0.5, "{kind:?}: {snr_db} dB");
@@ -167,9 +208,17 @@ mod tests {
         let mut impulse = vec![0.0f32; 32_000];
         impulse[0] = 1.0;
         apply_room(&mut impulse, 0.5, 16_000.0);
-        let energy = |from: f32, to: f32| impulse[(from * 16_000.0) as usize..(to * 16_000.0) as usize].iter().map(|x| x * x).sum::<f32>();
+        let energy = |from: f32, to: f32| {
+            impulse[(from * 16_000.0) as usize..(to * 16_000.0) as usize]
+                .iter()
+                .map(|x| x * x)
+                .sum::<f32>()
+        };
         // Energy per 100 ms falls by 60 dB per RT60: 12 dB per 100 ms at 0.5 s (±4 dB).
         let decay_db = 10.0 * (energy(0.1, 0.2) / energy(0.3, 0.4)).log10();
-        assert!((decay_db - 24.0).abs() < 4.0, "decay over 200 ms: {decay_db} dB");
+        assert!(
+            (decay_db - 24.0).abs() < 4.0,
+            "decay over 200 ms: {decay_db} dB"
+        );
     }
 }

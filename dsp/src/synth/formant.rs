@@ -26,7 +26,10 @@ impl Vowel {
             Vowel::O => [570.0, 840.0, 2410.0, 3300.0, 3750.0],
             Vowel::U => [300.0, 870.0, 2240.0, 3300.0, 3750.0],
         };
-        FormantSet { freqs_hz, bandwidths_hz: [80.0, 100.0, 120.0, 250.0, 200.0] }
+        FormantSet {
+            freqs_hz,
+            bandwidths_hz: [80.0, 100.0, 120.0, 250.0, 200.0],
+        }
     }
 }
 
@@ -46,7 +49,10 @@ impl Resonator {
         let t = 1.0 / sample_rate_hz;
         // A formant at or above Nyquist (low sample rates) is left out rather than aliased.
         if freq_hz >= 0.45 * sample_rate_hz {
-            *self = Self { a: 1.0, ..Self::default() };
+            *self = Self {
+                a: 1.0,
+                ..Self::default()
+            };
             return;
         }
         self.c = -(-2.0 * PI * bandwidth_hz * t).exp();
@@ -82,7 +88,12 @@ const RADIATION: f32 = 0.9;
 
 impl FormantFilter {
     pub fn new(sample_rate_hz: f32) -> Self {
-        Self { sample_rate_hz, resonators: [Resonator::default(); 5], gains: [0.0; 5], last_input: 0.0 }
+        Self {
+            sample_rate_hz,
+            resonators: [Resonator::default(); 5],
+            gains: [0.0; 5],
+            last_input: 0.0,
+        }
     }
 
     /// Sets formants `blend` of the way from vowel `from` to vowel `to` (linear in Hz).
@@ -104,6 +115,10 @@ impl FormantFilter {
     pub fn process(&mut self, x: f32) -> f32 {
         let emphasized = x - RADIATION * self.last_input;
         self.last_input = x;
-        self.resonators.iter_mut().zip(&self.gains).map(|(resonator, gain)| gain * resonator.process(emphasized)).sum()
+        self.resonators
+            .iter_mut()
+            .zip(&self.gains)
+            .map(|(resonator, gain)| gain * resonator.process(emphasized))
+            .sum()
     }
 }

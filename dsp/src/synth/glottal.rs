@@ -12,7 +12,11 @@ pub struct GlottalSource {
 
 impl GlottalSource {
     pub fn new(open_quotient: f64) -> Self {
-        Self { phase: 0.0, open_quotient: open_quotient.clamp(0.2, 0.95), last_flow: 0.0 }
+        Self {
+            phase: 0.0,
+            open_quotient: open_quotient.clamp(0.2, 0.95),
+            last_flow: 0.0,
+        }
     }
 
     /// Next sample of the flow derivative at `cycles_per_sample` = F0 / sample rate. The output

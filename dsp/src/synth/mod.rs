@@ -11,7 +11,10 @@ mod score;
 
 pub use degrade::{Degradation, NoiseKind, degrade};
 pub use formant::Vowel;
-pub use score::{Consonant, Note, Phrase, PitchCurve, Segment, SegmentKind, Vibrato, demo_phrase, random_singing, random_speech};
+pub use score::{
+    Consonant, Note, Phrase, PitchCurve, Segment, SegmentKind, Vibrato, demo_phrase,
+    random_singing, random_speech,
+};
 
 use formant::{FormantFilter, Resonator};
 use glottal::GlottalSource;
@@ -87,7 +90,11 @@ pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
         if n % update_every == 0 {
             filter.set_vowel_blend(state.vowel_from, state.vowel_to, state.vowel_blend);
         }
-        let pulse = if state.f0_hz > 0.0 { source.next(state.f0_hz / sr) } else { 0.0 };
+        let pulse = if state.f0_hz > 0.0 {
+            source.next(state.f0_hz / sr)
+        } else {
+            0.0
+        };
         tilt_state = (1.0 - tilt_pole) * pulse + tilt_pole * tilt_state;
         // The low-pass loses level at the harmonics; 4× brings a typical voice back near 0 dB.
         let voiced = (1.0 - tilt_blend) * pulse + tilt_blend * 4.0 * tilt_state;
@@ -96,12 +103,17 @@ pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
         let mut sample = filter.process(excitation);
         if let Some(consonant) = state.frication {
             if frication_set != Some(consonant) {
-                frication.set(consonant.centre_hz, consonant.bandwidth_hz, sample_rate_hz as f32);
+                frication.set(
+                    consonant.centre_hz,
+                    consonant.bandwidth_hz,
+                    sample_rate_hz as f32,
+                );
                 frication_set = Some(consonant);
             }
             let hiss: f32 = rng.random_range(-1.0..1.0);
             // The resonator has unity gain at DC; its peak gain is ≈ centre / bandwidth.
-            sample += state.frication_amp * frication.process(hiss) * consonant.bandwidth_hz / consonant.centre_hz;
+            sample += state.frication_amp * frication.process(hiss) * consonant.bandwidth_hz
+                / consonant.centre_hz;
         }
         samples.push(sample);
     }
@@ -118,15 +130,28 @@ pub fn render(phrase: &Phrase, sample_rate_hz: u32, seed: u64) -> VoiceRender {
             let time_s = i as f64 * TRUTH_HOP_S;
             let state = phrase.state_at(time_s, &drift);
             let voiced = state.f0_hz > 0.0 && state.voiced_amp > VOICED_ENVELOPE_THRESHOLD;
-            let vibrato = phrase.vibrato_at(time_s).filter(|_| voiced).map(|(rate, extent, phase)| VibratoTruth {
-                rate_hz: rate as f32,
-                extent_cents: extent as f32,
-                phase_rad: phase as f32,
-            });
-            FrameTruth { time_s, f0_hz: if voiced { state.f0_hz as f32 } else { 0.0 }, voiced, vibrato }
+            let vibrato =
+                phrase
+                    .vibrato_at(time_s)
+                    .filter(|_| voiced)
+                    .map(|(rate, extent, phase)| VibratoTruth {
+                        rate_hz: rate as f32,
+                        extent_cents: extent as f32,
+                        phase_rad: phase as f32,
+                    });
+            FrameTruth {
+                time_s,
+                f0_hz: if voiced { state.f0_hz as f32 } else { 0.0 },
+                voiced,
+                vibrato,
+            }
         })
         .collect();
-    VoiceRender { samples, sample_rate_hz, frames }
+    VoiceRender {
+        samples,
+        sample_rate_hz,
+        frames,
+    }
 }
 
 #[cfg(test)]
@@ -140,7 +165,10 @@ mod tests {
         assert_eq!(a.samples, b.samples);
         assert!(a.samples.iter().all(|x| x.is_finite() && x.abs() <= 0.71));
         let voiced = a.frames.iter().filter(|f| f.voiced).count();
-        assert!(voiced > a.frames.len() / 2, "a sung phrase is mostly voiced");
+        assert!(
+            voiced > a.frames.len() / 2,
+            "a sung phrase is mostly voiced"
+        );
         assert!(a.frames.iter().any(|f| !f.voiced), "and has breaths");
     }
 
@@ -161,21 +189,35 @@ mod tests {
             .unwrap();
         let f0 = 48_000.0 / best_lag as f32;
         let truth = r.frames[(0.5 / TRUTH_HOP_S) as usize].f0_hz;
-        assert!((f0 - truth).abs() < 2.0, "measured {f0} Hz, truth {truth} Hz");
+        assert!(
+            (f0 - truth).abs() < 2.0,
+            "measured {f0} Hz, truth {truth} Hz"
+        );
     }
 
     #[test]
     fn vibrato_truth_follows_the_score() {
-        let phrase = Phrase::sung(vec![Note::new(60.0, 2.0, Vowel::O).with_vibrato(5.0, 80.0, 0.4)]);
+        let phrase = Phrase::sung(vec![
+            Note::new(60.0, 2.0, Vowel::O).with_vibrato(5.0, 80.0, 0.4),
+        ]);
         let r = render(&phrase, 22_050, 3);
         // 0.2 s lead-in + 0.4 s onset: no vibrato before 0.6 s, full extent after 0.9 s.
         assert!(r.frames[(0.55 / TRUTH_HOP_S) as usize].vibrato.is_none());
-        let held = r.frames[(1.5 / TRUTH_HOP_S) as usize].vibrato.expect("vibrato at 1.5 s");
+        let held = r.frames[(1.5 / TRUTH_HOP_S) as usize]
+            .vibrato
+            .expect("vibrato at 1.5 s");
         assert_eq!((held.rate_hz, held.extent_cents), (5.0, 80.0));
         // 0.9 s after the onset at 5 Hz: 4.5 cycles, so half way round.
-        assert!((held.phase_rad - std::f32::consts::PI).abs() < 1e-3, "phase {}", held.phase_rad);
+        assert!(
+            (held.phase_rad - std::f32::consts::PI).abs() < 1e-3,
+            "phase {}",
+            held.phase_rad
+        );
         let cents = 1200.0 * (r.frames[(1.55 / TRUTH_HOP_S) as usize].f0_hz / 261.6256).log2();
-        assert!((cents + 80.0).abs() < 8.0, "past π the sine falls: a quarter cycle later, the bottom: {cents}");
+        assert!(
+            (cents + 80.0).abs() < 8.0,
+            "past π the sine falls: a quarter cycle later, the bottom: {cents}"
+        );
     }
 
     #[test]
@@ -187,11 +229,22 @@ mod tests {
         let a = render(&speech, 16_000, 4);
         let b = render(&speech, 16_000, 4);
         assert_eq!(a.samples, b.samples);
-        let voiced: Vec<f32> = a.frames.iter().filter(|f| f.voiced).map(|f| f.f0_hz).collect();
+        let voiced: Vec<f32> = a
+            .frames
+            .iter()
+            .filter(|f| f.voiced)
+            .map(|f| f.f0_hz)
+            .collect();
         assert!(voiced.len() > a.frames.len() / 4, "speech is partly voiced");
-        assert!(voiced.iter().all(|&f| (69.0..=410.0).contains(&f)), "speech F0 within 70–400 Hz");
+        assert!(
+            voiced.iter().all(|&f| (69.0..=410.0).contains(&f)),
+            "speech F0 within 70–400 Hz"
+        );
         let sung = render(&singing, 16_000, 4);
-        assert!(sung.frames.iter().any(|f| f.vibrato.is_some()), "long notes carry vibrato");
+        assert!(
+            sung.frames.iter().any(|f| f.vibrato.is_some()),
+            "long notes carry vibrato"
+        );
         assert!(sung.samples.iter().all(|x| x.is_finite()));
     }
 }

@@ -36,15 +36,32 @@ pub struct Note {
 
 impl Note {
     pub fn new(midi: f64, duration_s: f64, vowel: Vowel) -> Self {
-        Self { midi, duration_s, vowel, vibrato: None, scoop_cents: 0.0, rest_after_s: 0.0 }
+        Self {
+            midi,
+            duration_s,
+            vowel,
+            vibrato: None,
+            scoop_cents: 0.0,
+            rest_after_s: 0.0,
+        }
     }
 
     pub fn with_vibrato(self, rate_hz: f64, extent_cents: f64, onset_s: f64) -> Self {
-        Self { vibrato: Some(Vibrato { rate_hz, extent_cents, onset_s }), ..self }
+        Self {
+            vibrato: Some(Vibrato {
+                rate_hz,
+                extent_cents,
+                onset_s,
+            }),
+            ..self
+        }
     }
 
     pub fn with_rest_after(self, rest_after_s: f64) -> Self {
-        Self { rest_after_s, ..self }
+        Self {
+            rest_after_s,
+            ..self
+        }
     }
 }
 
@@ -52,10 +69,19 @@ impl Note {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PitchCurve {
     /// A sung note: glides from `from_midi` (legato) or scoops up, then holds `midi` with vibrato.
-    Note { midi: f64, from_midi: Option<f64>, scoop_cents: f64, vibrato: Option<Vibrato> },
+    Note {
+        midi: f64,
+        from_midi: Option<f64>,
+        scoop_cents: f64,
+        vibrato: Option<Vibrato>,
+    },
     /// A spoken syllable: a line from `start_midi` to `end_midi` with a raised-cosine accent of
     /// `accent_semitones` peaking in the middle.
-    Syllable { start_midi: f64, end_midi: f64, accent_semitones: f64 },
+    Syllable {
+        start_midi: f64,
+        end_midi: f64,
+        accent_semitones: f64,
+    },
 }
 
 /// Noise shaped by one resonance: fricatives ("s", "f", "sh") and stop bursts ("t", "k").
@@ -82,7 +108,9 @@ pub enum SegmentKind {
     },
     Consonant(Consonant),
     /// An audible inhalation, with the formants of the next vowel.
-    Breath { next_vowel: Vowel },
+    Breath {
+        next_vowel: Vowel,
+    },
     Silence,
 }
 
@@ -132,12 +160,23 @@ struct TimelineBuilder {
 
 impl TimelineBuilder {
     fn new() -> Self {
-        Self { segments: vec![Segment { start_s: 0.0, end_s: LEAD_IN_S, kind: SegmentKind::Silence }], now_s: LEAD_IN_S }
+        Self {
+            segments: vec![Segment {
+                start_s: 0.0,
+                end_s: LEAD_IN_S,
+                kind: SegmentKind::Silence,
+            }],
+            now_s: LEAD_IN_S,
+        }
     }
 
     fn push(&mut self, duration_s: f64, kind: SegmentKind) {
         let end_s = self.now_s + duration_s;
-        self.segments.push(Segment { start_s: self.now_s, end_s, kind });
+        self.segments.push(Segment {
+            start_s: self.now_s,
+            end_s,
+            kind,
+        });
         self.now_s = end_s;
     }
 
@@ -152,7 +191,9 @@ impl TimelineBuilder {
             }
             let start = self.segments[i].start_s;
             let mut j = i;
-            while j + 1 < self.segments.len() && matches!(self.segments[j + 1].kind, SegmentKind::Voiced { .. }) {
+            while j + 1 < self.segments.len()
+                && matches!(self.segments[j + 1].kind, SegmentKind::Voiced { .. })
+            {
                 j += 1;
             }
             let end = self.segments[j].end_s;
@@ -200,7 +241,12 @@ impl Phrase {
                 },
             );
             if note.rest_after_s > 0.0 {
-                timeline.push(note.rest_after_s, SegmentKind::Breath { next_vowel: note.vowel });
+                timeline.push(
+                    note.rest_after_s,
+                    SegmentKind::Breath {
+                        next_vowel: note.vowel,
+                    },
+                );
             }
             previous = Some(note);
         }
@@ -213,7 +259,10 @@ impl Phrase {
 
     /// The segment sounding at `t` (the last one past the end).
     fn segment_at(&self, t: f64) -> &Segment {
-        let index = self.segments.partition_point(|s| s.end_s <= t).min(self.segments.len() - 1);
+        let index = self
+            .segments
+            .partition_point(|s| s.end_s <= t)
+            .min(self.segments.len() - 1);
         &self.segments[index]
     }
 
@@ -225,7 +274,8 @@ impl Phrase {
             SegmentKind::Breath { next_vowel } => {
                 let mut state = VoiceState::silent(next_vowel);
                 let progress = (t - segment.start_s) / (segment.end_s - segment.start_s);
-                state.breath_amp = BREATH_LEVEL * (std::f64::consts::PI * progress.clamp(0.0, 1.0)).sin() as f32;
+                state.breath_amp =
+                    BREATH_LEVEL * (std::f64::consts::PI * progress.clamp(0.0, 1.0)).sin() as f32;
                 state
             }
             SegmentKind::Consonant(consonant) => {
@@ -235,15 +285,23 @@ impl Phrase {
                 let envelope = if consonant.burst {
                     (-into / (0.25 * length)).exp()
                 } else {
-                    (std::f64::consts::PI * (into / length).clamp(0.0, 1.0)).sin().sqrt()
+                    (std::f64::consts::PI * (into / length).clamp(0.0, 1.0))
+                        .sin()
+                        .sqrt()
                 };
                 state.frication = Some(consonant);
                 state.frication_amp = consonant.level * envelope as f32;
                 state
             }
-            SegmentKind::Voiced { pitch, vowel, previous_vowel, run_s } => {
+            SegmentKind::Voiced {
+                pitch,
+                vowel,
+                previous_vowel,
+                run_s,
+            } => {
                 let into = t - segment.start_s;
-                let midi = pitch_at(pitch, into, segment.end_s - segment.start_s) + drift.cents_at(t) / 100.0;
+                let midi = pitch_at(pitch, into, segment.end_s - segment.start_s)
+                    + drift.cents_at(t) / 100.0;
                 let attack = ((t - run_s.0) / ATTACK_S).min(1.0);
                 let release = ((run_s.1 - t) / RELEASE_S).min(1.0);
                 let envelope = attack.min(release).max(0.0) as f32;
@@ -268,7 +326,13 @@ impl Phrase {
     /// The vibrato sounding at `t`: (rate Hz, current extent cents, phase rad), if any.
     pub(super) fn vibrato_at(&self, t: f64) -> Option<(f64, f64, f64)> {
         let segment = self.segment_at(t);
-        let SegmentKind::Voiced { pitch: PitchCurve::Note { vibrato: Some(v), .. }, .. } = segment.kind else {
+        let SegmentKind::Voiced {
+            pitch: PitchCurve::Note {
+                vibrato: Some(v), ..
+            },
+            ..
+        } = segment.kind
+        else {
             return None;
         };
         let since_onset = t - segment.start_s - v.onset_s;
@@ -276,7 +340,8 @@ impl Phrase {
             return None;
         }
         let fade = (since_onset / VIBRATO_FADE_IN_S).min(1.0);
-        let phase = (std::f64::consts::TAU * v.rate_hz * since_onset).rem_euclid(std::f64::consts::TAU);
+        let phase =
+            (std::f64::consts::TAU * v.rate_hz * since_onset).rem_euclid(std::f64::consts::TAU);
         Some((v.rate_hz, v.extent_cents * fade, phase))
     }
 }
@@ -284,7 +349,12 @@ impl Phrase {
 /// Pitch (MIDI) `into` seconds into a voiced segment of `length` seconds.
 fn pitch_at(pitch: PitchCurve, into: f64, length: f64) -> f64 {
     match pitch {
-        PitchCurve::Note { midi, from_midi, scoop_cents, vibrato } => {
+        PitchCurve::Note {
+            midi,
+            from_midi,
+            scoop_cents,
+            vibrato,
+        } => {
             let mut value = match from_midi {
                 Some(from) => from + smoothstep(into / portamento_s(midi - from)) * (midi - from),
                 None => midi - scoop_cents / 100.0 * (1.0 - smoothstep(into / SCOOP_S)),
@@ -293,12 +363,19 @@ fn pitch_at(pitch: PitchCurve, into: f64, length: f64) -> f64 {
                 let since_onset = into - v.onset_s;
                 if since_onset > 0.0 {
                     let fade = (since_onset / VIBRATO_FADE_IN_S).min(1.0);
-                    value += v.extent_cents * fade * (std::f64::consts::TAU * v.rate_hz * since_onset).sin() / 100.0;
+                    value += v.extent_cents
+                        * fade
+                        * (std::f64::consts::TAU * v.rate_hz * since_onset).sin()
+                        / 100.0;
                 }
             }
             value
         }
-        PitchCurve::Syllable { start_midi, end_midi, accent_semitones } => {
+        PitchCurve::Syllable {
+            start_midi,
+            end_midi,
+            accent_semitones,
+        } => {
             let progress = (into / length).clamp(0.0, 1.0);
             let accent = accent_semitones * 0.5 * (1.0 - (std::f64::consts::TAU * progress).cos());
             start_midi + progress * (end_midi - start_midi) + accent
@@ -311,7 +388,9 @@ pub fn demo_phrase() -> Phrase {
     Phrase::sung(vec![
         Note::new(57.0, 0.6, Vowel::A),
         Note::new(59.0, 0.4, Vowel::E),
-        Note::new(61.0, 1.2, Vowel::I).with_vibrato(5.5, 50.0, 0.3).with_rest_after(0.35),
+        Note::new(61.0, 1.2, Vowel::I)
+            .with_vibrato(5.5, 50.0, 0.3)
+            .with_rest_after(0.35),
         Note::new(64.0, 0.5, Vowel::O),
         Note::new(62.0, 1.4, Vowel::A).with_vibrato(5.8, 60.0, 0.4),
     ])
@@ -320,20 +399,48 @@ pub fn demo_phrase() -> Phrase {
 const VOWELS: [Vowel; 5] = [Vowel::A, Vowel::E, Vowel::I, Vowel::O, Vowel::U];
 
 /// Voiceless consonants of the speech and singing generators: (centre Hz, bandwidth Hz, burst).
-const CONSONANTS: [(f32, f32, bool); 5] =
-    [(6500.0, 3000.0, false), (3500.0, 1500.0, false), (1800.0, 2500.0, false), (4000.0, 3000.0, true), (1500.0, 1200.0, true)];
+const CONSONANTS: [(f32, f32, bool); 5] = [
+    (6500.0, 3000.0, false),
+    (3500.0, 1500.0, false),
+    (1800.0, 2500.0, false),
+    (4000.0, 3000.0, true),
+    (1500.0, 1200.0, true),
+];
 
 fn random_consonant(rng: &mut impl Rng) -> (f64, SegmentKind) {
     let (centre_hz, bandwidth_hz, burst) = CONSONANTS[rng.random_range(0..CONSONANTS.len())];
-    let duration = if burst { rng.random_range(0.02..0.05) } else { rng.random_range(0.05..0.12) };
-    let level = if burst { rng.random_range(0.15..0.4) } else { rng.random_range(0.05..0.2) };
-    (duration, SegmentKind::Consonant(Consonant { centre_hz, bandwidth_hz, level, burst }))
+    let duration = if burst {
+        rng.random_range(0.02..0.05)
+    } else {
+        rng.random_range(0.05..0.12)
+    };
+    let level = if burst {
+        rng.random_range(0.15..0.4)
+    } else {
+        rng.random_range(0.05..0.2)
+    };
+    (
+        duration,
+        SegmentKind::Consonant(Consonant {
+            centre_hz,
+            bandwidth_hz,
+            level,
+            burst,
+        }),
+    )
 }
 
 /// A voice type: comfortable pitch range as MIDI notes.
 fn random_range_midi(rng: &mut impl Rng) -> (f64, f64) {
     // Bass, baritone, tenor, alto, mezzo, soprano; together they span ≈ 80 Hz – 1 kHz.
-    const RANGES: [(f64, f64); 6] = [(40.0, 62.0), (43.0, 65.0), (48.0, 70.0), (53.0, 75.0), (57.0, 79.0), (60.0, 83.0)];
+    const RANGES: [(f64, f64); 6] = [
+        (40.0, 62.0),
+        (43.0, 65.0),
+        (48.0, 70.0),
+        (53.0, 75.0),
+        (57.0, 79.0),
+        (60.0, 83.0),
+    ];
     RANGES[rng.random_range(0..RANGES.len())]
 }
 
@@ -347,7 +454,9 @@ pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
     const MOVES: [i32; 12] = [-7, -4, -2, -1, -1, 0, 1, 1, 1, 2, 4, 7];
     let (low, high) = random_range_midi(rng);
     let tonic = rng.random_range(low..low + 12.0).round();
-    let degree_midi = |degree: i32| tonic + 12.0 * degree.div_euclid(7) as f64 + MAJOR_SCALE[degree.rem_euclid(7) as usize];
+    let degree_midi = |degree: i32| {
+        tonic + 12.0 * degree.div_euclid(7) as f64 + MAJOR_SCALE[degree.rem_euclid(7) as usize]
+    };
     let mut degree = rng.random_range(0..7);
     let mut timeline = TimelineBuilder::new();
     let mut previous: Option<(f64, Vowel)> = None;
@@ -367,11 +476,20 @@ pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
             extent_cents: rng.random_range(10.0..150.0),
             onset_s: rng.random_range(0.1..0.5),
         });
-        let scoop_cents = if previous.is_none() && rng.random_bool(0.3) { rng.random_range(50.0..200.0) } else { 0.0 };
+        let scoop_cents = if previous.is_none() && rng.random_bool(0.3) {
+            rng.random_range(50.0..200.0)
+        } else {
+            0.0
+        };
         timeline.push(
             duration,
             SegmentKind::Voiced {
-                pitch: PitchCurve::Note { midi, from_midi: previous.map(|p| p.0), scoop_cents, vibrato },
+                pitch: PitchCurve::Note {
+                    midi,
+                    from_midi: previous.map(|p| p.0),
+                    scoop_cents,
+                    vibrato,
+                },
                 vowel,
                 previous_vowel: previous.map(|p| p.1),
                 run_s: (0.0, 0.0),
@@ -379,7 +497,10 @@ pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
         );
         previous = Some((midi, vowel));
         if rng.random_bool(0.3) {
-            timeline.push(rng.random_range(0.2..0.6), SegmentKind::Breath { next_vowel: vowel });
+            timeline.push(
+                rng.random_range(0.2..0.6),
+                SegmentKind::Breath { next_vowel: vowel },
+            );
             if rng.random_bool(0.5) {
                 let (length, consonant) = random_consonant(rng);
                 timeline.push(length, consonant);
@@ -415,17 +536,30 @@ pub fn random_speech(rng: &mut impl Rng, duration_s: f64) -> Phrase {
             let start = phrase_start - i as f64 * declination_per_syllable;
             let last = i + 1 == syllables;
             let end = if last {
-                start + if rng.random_bool(0.3) { rng.random_range(2.0..6.0) } else { -rng.random_range(1.0..4.0) }
+                start
+                    + if rng.random_bool(0.3) {
+                        rng.random_range(2.0..6.0)
+                    } else {
+                        -rng.random_range(1.0..4.0)
+                    }
             } else {
                 start - declination_per_syllable
             };
-            let accent_semitones = if rng.random_bool(0.25) { rng.random_range(2.0..5.0) } else { 0.0 };
+            let accent_semitones = if rng.random_bool(0.25) {
+                rng.random_range(2.0..5.0)
+            } else {
+                0.0
+            };
             let vowel = VOWELS[rng.random_range(0..5)];
             let clamp = |m: f64| m.clamp(37.5, 67.0); // 70–400 Hz
             timeline.push(
                 rng.random_range(0.1..0.28),
                 SegmentKind::Voiced {
-                    pitch: PitchCurve::Syllable { start_midi: clamp(start), end_midi: clamp(end), accent_semitones },
+                    pitch: PitchCurve::Syllable {
+                        start_midi: clamp(start),
+                        end_midi: clamp(end),
+                        accent_semitones,
+                    },
                     vowel,
                     previous_vowel,
                     run_s: (0.0, 0.0),
@@ -480,13 +614,22 @@ pub(super) struct PitchDrift {
 impl PitchDrift {
     pub fn new(rng: &mut impl Rng, peak_cents: f64) -> Self {
         let mut component = |amp_share: f64| {
-            (rng.random_range(0.15..0.9), rng.random_range(0.0..std::f64::consts::TAU), peak_cents * amp_share)
+            (
+                rng.random_range(0.15..0.9),
+                rng.random_range(0.0..std::f64::consts::TAU),
+                peak_cents * amp_share,
+            )
         };
-        Self { components: [component(0.5), component(0.3), component(0.2)] }
+        Self {
+            components: [component(0.5), component(0.3), component(0.2)],
+        }
     }
 
     fn cents_at(&self, t: f64) -> f64 {
-        self.components.iter().map(|(f, p, a)| a * (std::f64::consts::TAU * f * t + p).sin()).sum()
+        self.components
+            .iter()
+            .map(|(f, p, a)| a * (std::f64::consts::TAU * f * t + p).sin())
+            .sum()
     }
 }
 

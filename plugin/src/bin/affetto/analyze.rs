@@ -28,8 +28,13 @@ pub struct AnalyzeReport {
 impl AnalyzeReport {
     pub fn summary(&self) -> String {
         let voiced_percent = 100.0 * self.voiced_frames as f64 / self.frames.max(1) as f64;
-        let median = self.median_f0_hz.map_or("-".to_owned(), |f| format!("{f:.1} Hz"));
-        format!("{} frames, {voiced_percent:.1} % voiced, median F0 {median}", self.frames)
+        let median = self
+            .median_f0_hz
+            .map_or("-".to_owned(), |f| format!("{f:.1} Hz"));
+        format!(
+            "{} frames, {voiced_percent:.1} % voiced, median F0 {median}",
+            self.frames
+        )
     }
 }
 
@@ -66,11 +71,26 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
     frames.retain(|frame| frame.time_s() <= duration_s);
 
     for frame in &frames {
-        writeln!(out, "{:.3},{:.2},{:.4},{:.2}", frame.time_s(), frame.f0_hz, frame.voicing_probability, frame.energy_db)?;
+        writeln!(
+            out,
+            "{:.3},{:.2},{:.4},{:.2}",
+            frame.time_s(),
+            frame.f0_hz,
+            frame.voicing_probability,
+            frame.energy_db
+        )?;
     }
     out.flush().context("cannot finish writing the CSV")?;
 
-    let mut voiced: Vec<f32> = frames.iter().filter(|f| f.voiced()).map(|f| f.f0_hz).collect();
+    let mut voiced: Vec<f32> = frames
+        .iter()
+        .filter(|f| f.voiced())
+        .map(|f| f.f0_hz)
+        .collect();
     voiced.sort_by(f32::total_cmp);
-    Ok(AnalyzeReport { frames: frames.len(), voiced_frames: voiced.len(), median_f0_hz: voiced.get(voiced.len() / 2).copied() })
+    Ok(AnalyzeReport {
+        frames: frames.len(),
+        voiced_frames: voiced.len(),
+        median_f0_hz: voiced.get(voiced.len() / 2).copied(),
+    })
 }

@@ -13,9 +13,9 @@ mod wav;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use affetto_dsp::pitch::AnalysisMode;
 use clap::error::{ContextKind, ErrorKind};
 use clap::{Arg, ArgAction, Command, value_parser};
-use affetto_dsp::pitch::AnalysisMode;
 use hound::SampleFormat;
 
 use analyze::AnalyzeJob;
@@ -25,8 +25,18 @@ use render::RenderJob;
 fn command(params: &ParamArgs) -> Command {
     let render = Command::new("render")
         .about("Render a WAV file through Affetto")
-        .arg(Arg::new("input").value_name("IN.wav").required(true).value_parser(value_parser!(PathBuf)))
-        .arg(Arg::new("output").value_name("OUT.wav").required(true).value_parser(value_parser!(PathBuf)))
+        .arg(
+            Arg::new("input")
+                .value_name("IN.wav")
+                .required(true)
+                .value_parser(value_parser!(PathBuf)),
+        )
+        .arg(
+            Arg::new("output")
+                .value_name("OUT.wav")
+                .required(true)
+                .value_parser(value_parser!(PathBuf)),
+        )
         .arg(
             Arg::new("block")
                 .long("block")
@@ -43,11 +53,22 @@ fn command(params: &ParamArgs) -> Command {
                 .default_value("same")
                 .help("Output encoding"),
         )
-        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No progress bar or summary"))
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .short('q')
+                .action(ArgAction::SetTrue)
+                .help("No progress bar or summary"),
+        )
         .args(params.args());
     let analyze = Command::new("analyze")
         .about("Print Affetto's pitch analysis of a WAV file: one CSV row per 5 ms frame")
-        .arg(Arg::new("input").value_name("IN.wav").required(true).value_parser(value_parser!(PathBuf)))
+        .arg(
+            Arg::new("input")
+                .value_name("IN.wav")
+                .required(true)
+                .value_parser(value_parser!(PathBuf)),
+        )
         .arg(
             Arg::new("mode")
                 .long("mode")
@@ -62,7 +83,13 @@ fn command(params: &ParamArgs) -> Command {
                 .value_parser(value_parser!(PathBuf))
                 .help("Write the CSV here instead of to stdout"),
         )
-        .arg(Arg::new("quiet").long("quiet").short('q').action(ArgAction::SetTrue).help("No summary on stderr"));
+        .arg(
+            Arg::new("quiet")
+                .long("quiet")
+                .short('q')
+                .action(ArgAction::SetTrue)
+                .help("No summary on stderr"),
+        );
     Command::new("affetto")
         .version(env!("CARGO_PKG_VERSION"))
         .about("Affetto offline: the plugin's engine and analysis on WAV files")
@@ -86,7 +113,10 @@ fn main() -> ExitCode {
 
 fn run_analyze(matches: &clap::ArgMatches) -> ExitCode {
     let job = AnalyzeJob {
-        input: matches.get_one::<PathBuf>("input").expect("required").clone(),
+        input: matches
+            .get_one::<PathBuf>("input")
+            .expect("required")
+            .clone(),
         mode: match matches.get_one::<String>("mode").map(String::as_str) {
             Some("live") => AnalysisMode::Live,
             _ => AnalysisMode::Studio,
@@ -115,7 +145,10 @@ fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let output_format = match matches.get_one::<String>("output-format").map(String::as_str) {
+    let output_format = match matches
+        .get_one::<String>("output-format")
+        .map(String::as_str)
+    {
         Some("int16") => Some((SampleFormat::Int, 16)),
         Some("int24") => Some((SampleFormat::Int, 24)),
         Some("int32") => Some((SampleFormat::Int, 32)),
@@ -124,8 +157,14 @@ fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
     };
     let quiet = matches.get_flag("quiet");
     let job = RenderJob {
-        input: matches.get_one::<PathBuf>("input").expect("required").clone(),
-        output: matches.get_one::<PathBuf>("output").expect("required").clone(),
+        input: matches
+            .get_one::<PathBuf>("input")
+            .expect("required")
+            .clone(),
+        output: matches
+            .get_one::<PathBuf>("output")
+            .expect("required")
+            .clone(),
         block_frames: *matches.get_one::<u32>("block").expect("has a default") as usize,
         output_format,
         show_progress: !quiet,
@@ -152,7 +191,10 @@ fn usage_error(error: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         ErrorKind::UnknownArgument => {
-            let arg = error.get(ContextKind::InvalidArg).map(|a| a.to_string()).unwrap_or_default();
+            let arg = error
+                .get(ContextKind::InvalidArg)
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             eprintln!("affetto: unknown parameter or option '{arg}' (see 'affetto render --help')");
             ExitCode::from(2)
         }

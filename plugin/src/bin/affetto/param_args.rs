@@ -33,7 +33,10 @@ impl CliParam {
         // SAFETY (here and below): `ptr` points into the `AffettoParams` that `ParamArgs` owns.
         match unsafe { self.ptr.step_count() } {
             Some(steps) => (0..=steps)
-                .map(|i| unsafe { self.ptr.normalized_value_to_string(i as f32 / steps as f32, false) })
+                .map(|i| unsafe {
+                    self.ptr
+                        .normalized_value_to_string(i as f32 / steps as f32, false)
+                })
                 .collect(),
             None => Vec::new(),
         }
@@ -55,7 +58,10 @@ impl CliParam {
             format!("{name}: on/off [default: {default}]")
         } else if !self.choices().is_empty() {
             let choices = self.choices().join(", ").to_lowercase();
-            let default = unsafe { self.ptr.normalized_value_to_string(self.ptr.default_normalized_value(), false) };
+            let default = unsafe {
+                self.ptr
+                    .normalized_value_to_string(self.ptr.default_normalized_value(), false)
+            };
             format!("{name}: {choices} [default: {}]", default.to_lowercase())
         } else {
             let (min, max) = self.plain_range();
@@ -76,13 +82,24 @@ impl CliParam {
         let choices = self.choices();
         if !choices.is_empty() {
             let steps = (choices.len() - 1) as f32;
-            return match choices.iter().position(|c| c.eq_ignore_ascii_case(text.trim())) {
+            return match choices
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(text.trim()))
+            {
                 Some(index) => Ok(index as f32 / steps),
-                None => bail!("--{flag} takes one of {}, not '{text}'", choices.join(", ").to_lowercase()),
+                None => bail!(
+                    "--{flag} takes one of {}, not '{text}'",
+                    choices.join(", ").to_lowercase()
+                ),
             };
         }
         let unit = unsafe { self.ptr.unit() };
-        let Ok(value) = text.trim().trim_end_matches(unit.trim()).trim().parse::<f32>() else {
+        let Ok(value) = text
+            .trim()
+            .trim_end_matches(unit.trim())
+            .trim()
+            .parse::<f32>()
+        else {
             bail!("--{flag} takes a number, not '{text}'");
         };
         let (min, max) = self.plain_range();
@@ -104,7 +121,11 @@ pub struct ParamArgs {
 impl ParamArgs {
     pub fn new() -> Self {
         let values = Box::new(AffettoParams::default());
-        let params = values.param_map().into_iter().map(|(id, ptr, _group)| CliParam { id, ptr }).collect();
+        let params = values
+            .param_map()
+            .into_iter()
+            .map(|(id, ptr, _group)| CliParam { id, ptr })
+            .collect();
         Self { values, params }
     }
 

@@ -55,7 +55,10 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
     let input = WavInput::open(&job.input)?;
     let input_frames = input.frames;
     if same_file(&job.input, &job.output) {
-        bail!("{} is the input; choose another output file", job.output.display());
+        bail!(
+            "{} is the input; choose another output file",
+            job.output.display()
+        );
     }
     let mut spec = input.spec;
     if let Some((format, bits)) = job.output_format {
@@ -69,7 +72,12 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         let _ = std::fs::remove_file(&job.output);
     }
     let latency_samples = result?;
-    Ok(RenderReport { spec, frames: input_frames, latency_samples, elapsed: started.elapsed() })
+    Ok(RenderReport {
+        spec,
+        frames: input_frames,
+        latency_samples,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Streams the whole input through a new engine into `output`; returns the compensated latency.
@@ -95,10 +103,18 @@ fn stream(
         let len = (end - processed).min(job.block_frames as u64) as usize;
         let read = input.read_block(&mut block, len)?;
         if read < len && processed + (read as u64) < input.frames {
-            bail!("{} ended early: the header promises more samples than it holds", job.input.display());
+            bail!(
+                "{} ended early: the header promises more samples than it holds",
+                job.input.display()
+            );
         }
-        block.iter_mut().for_each(|channel| channel[read..len].fill(0.0));
-        let mut slices: Vec<&mut [f32]> = block.iter_mut().map(|channel| &mut channel[..len]).collect();
+        block
+            .iter_mut()
+            .for_each(|channel| channel[read..len].fill(0.0));
+        let mut slices: Vec<&mut [f32]> = block
+            .iter_mut()
+            .map(|channel| &mut channel[..len])
+            .collect();
         engine.process(&mut slices, controls);
 
         // Output sample k of the engine belongs to input sample k - latency.
@@ -118,9 +134,11 @@ fn progress_bar(job: &RenderJob, frames: u64, sample_rate: u32) -> ProgressBar {
     }
     let bar = ProgressBar::new(frames);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})")
-            .expect("the template is a constant")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:40}] {percent:>3}% {elapsed_precise} (eta {eta})",
+        )
+        .expect("the template is a constant")
+        .progress_chars("=> "),
     );
     bar.set_message(format!("rendering {}", job.input.display()));
     bar

@@ -23,8 +23,12 @@ impl WavInput {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let reader = WavReader::new(BufReader::new(file)).map_err(|e| match e {
-            hound::Error::FormatError(why) => anyhow::anyhow!("{} is not a WAV file ({why})", path.display()),
-            hound::Error::Unsupported => anyhow::anyhow!("{}: unsupported WAV encoding", path.display()),
+            hound::Error::FormatError(why) => {
+                anyhow::anyhow!("{} is not a WAV file ({why})", path.display())
+            }
+            hound::Error::Unsupported => {
+                anyhow::anyhow!("{}: unsupported WAV encoding", path.display())
+            }
             other => anyhow::anyhow!("cannot read {}: {other}", path.display()),
         })?;
         let spec = reader.spec();
@@ -37,10 +41,19 @@ impl WavInput {
             ),
         }
         if !(1..=2).contains(&spec.channels) {
-            bail!("{}: {} channels; Affetto takes mono or stereo", path.display(), spec.channels);
+            bail!(
+                "{}: {} channels; Affetto takes mono or stereo",
+                path.display(),
+                spec.channels
+            );
         }
         let frames = reader.duration() as u64;
-        Ok(Self { reader, path: path.to_owned(), spec, frames })
+        Ok(Self {
+            reader,
+            path: path.to_owned(),
+            spec,
+            frames,
+        })
     }
 
     /// Reads up to `max_frames` frames into `channels[channel][frame]`; returns how many it read
@@ -87,11 +100,20 @@ impl WavOutput {
             hound::Error::IoError(io) => anyhow::anyhow!("cannot write {}: {io}", path.display()),
             other => anyhow::anyhow!("cannot write {}: {other}", path.display()),
         })?;
-        Ok(Self { writer, spec, dither: Pcg32::seed_from_u64(0x0af3_e770) })
+        Ok(Self {
+            writer,
+            spec,
+            dither: Pcg32::seed_from_u64(0x0af3_e770),
+        })
     }
 
     /// Writes `frames` frames from `channels[channel][frame]`, interleaved.
-    pub fn write_block(&mut self, channels: &[Vec<f32>], start: usize, frames: usize) -> Result<()> {
+    pub fn write_block(
+        &mut self,
+        channels: &[Vec<f32>],
+        start: usize,
+        frames: usize,
+    ) -> Result<()> {
         for frame in start..start + frames {
             for channel in channels {
                 let x = channel[frame];
@@ -119,7 +141,9 @@ impl WavOutput {
     }
 
     pub fn finalize(self) -> Result<()> {
-        self.writer.finalize().context("cannot finish writing the output file")
+        self.writer
+            .finalize()
+            .context("cannot finish writing the output file")
     }
 }
 

@@ -1,0 +1,164 @@
+//! The hooks the emotion transform drives: rescale or re-time existing vibrato, give held notes a
+//! vibrato they lack, smooth or amplify jitter. The result is a target pitch contour; the
+//! resynthesiser makes the voice follow it.
+
+use std::f32::consts::TAU;
+
+use super::{ContourFrame, vibrato_weight};
+use crate::pitch::HOP_S;
+
+/// How long an added vibrato takes to grow to its full extent after its onset, as a singer's
+/// does over its first cycles.
+pub const ADDED_VIBRATO_FADE_IN_S: f32 = 0.3;
+/// How fast an added vibrato stops when the note moves on: quick, so a glide stays a glide.
+const ADDED_VIBRATO_RELEASE_S: f32 = 0.05;
+/// A note counts as held while its intonation moves slower than this (a portamento moves
+/// 1000 cents/s and more, a held note drifts a few tens)...
+const HELD_SLOPE_CENTS_PER_S: f32 = 300.0;
+/// ...measured over this many frames (25 ms), so frame-to-frame noise does not break a note.
+const SLOPE_SPAN_FRAMES: usize = 5;
+/// Below this presence the existing vibrato contributes nothing, so its phase may be re-aligned.
+const ABSENT_PRESENCE: f32 = 0.05;
+
+/// A vibrato to give held notes that have none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AddedVibrato {
+    pub rate_hz: f32,
+    /// Half peak-to-peak, like [`super::VibratoTrack::extent_cents`].
+    pub extent_cents: f32,
+    /// Delay from the moment a note is held to the vibrato's start; it then fades in over
+    /// [`ADDED_VIBRATO_FADE_IN_S`], so it reaches half its extent `onset_s + 0.15 s` in.
+    pub onset_s: f32,
+}
+
+/// What to change. [`VibratoEdit::default`] changes nothing: the target is the input contour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VibratoEdit {
+    /// Multiplies the extent of the vibrato already there (0 removes it, 3 triples it).
+    pub extent_ratio: f32,
+    /// When set, the vibrato already there runs at this rate.
+    pub rate_hz: Option<f32>,
+    /// Added to the rate (the original, or `rate_hz` when set).
+    pub rate_shift_hz: f32,
+    pub added: Option<AddedVibrato>,
+    /// Multiplies jitter: 0 smooths it away, 2 doubles it.
+    pub jitter_ratio: f32,
+}
+
+impl Default for VibratoEdit {
+    fn default() -> Self {
+        Self {
+            extent_ratio: 1.0,
+            rate_hz: None,
+            rate_shift_hz: 0.0,
+            added: None,
+            jitter_ratio: 1.0,
+        }
+    }
+}
+
+/// Applies a [`VibratoEdit`] to a stream of [`ContourFrame`]s. Keeps the phase of every vibrato
+/// continuous while its rate changes. Allocation-free.
+#[derive(Debug, Clone, Default)]
+pub struct ContourEditor {
+    /// Phase added to the existing vibrato by rate changes so far.
+    phase_offset_rad: f32,
+    /// Phase of the added vibrato, from 0 (rising through the note's pitch) at its onset.
+    added_phase_rad: f32,
+    /// Current share of the added vibrato's extent, 0…1 (fading in or out).
+    added_level: f32,
+    /// Consecutive frames the current note has been held.
+    held_frames: u32,
+    /// The last `SLOPE_SPAN_FRAMES` intonation values of the current voiced run, newest last.
+    recent_intonation_cents: [f32; SLOPE_SPAN_FRAMES],
+    voiced_frames: usize,
+}
+
+impl ContourEditor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    /// How long the current note has been held, seconds (0 while gliding or unvoiced).
+    pub fn note_held_s(&self) -> f32 {
+        self.held_frames as f32 * HOP_S as f32
+    }
+
+    /// The target pitch for `frame`, cents above MIDI note 0. Unvoiced frames keep their pitch.
+    pub fn target_cents(&mut self, frame: &ContourFrame, edit: &VibratoEdit) -> f32 {
+        if !frame.pitch.voiced() {
+            self.reset();
+            return frame.pitch_cents;
+        }
+        self.follow_note(frame.intonation_cents);
+
+        let vibrato = &frame.vibrato;
+        let presence = vibrato.presence_probability;
+        let target_rate_hz = edit.rate_hz.unwrap_or(vibrato.rate_hz) + edit.rate_shift_hz;
+        if presence < ABSENT_PRESENCE {
+            self.phase_offset_rad = 0.0;
+        } else {
+            // Running the phase at the target rate instead of the measured one.
+            self.phase_offset_rad = (self.phase_offset_rad
+                + TAU * (target_rate_hz - vibrato.rate_hz) * HOP_S as f32)
+                % TAU;
+        }
+        let weight = vibrato_weight(presence);
+        // The vibrato component, re-timed by the phase the rate change has added so far.
+        let retimed = frame.vibrato_cents
+            + weight
+                * vibrato.extent_cents
+                * ((vibrato.phase_rad + self.phase_offset_rad).sin() - vibrato.phase_rad.sin());
+        let existing = edit.extent_ratio.max(0.0) * retimed;
+
+        let added = match edit.added {
+            Some(add) => (1.0 - weight) * add.extent_cents * self.advance_added(&add),
+            None => 0.0,
+        };
+        frame.intonation_cents + edit.jitter_ratio.max(0.0) * frame.jitter_cents + existing + added
+    }
+
+    /// Updates the held-note clock from the intonation's recent slope.
+    fn follow_note(&mut self, intonation_cents: f32) {
+        let span = self.voiced_frames.min(SLOPE_SPAN_FRAMES - 1);
+        self.recent_intonation_cents.rotate_left(1);
+        self.recent_intonation_cents[SLOPE_SPAN_FRAMES - 1] = intonation_cents;
+        self.voiced_frames += 1;
+        let oldest = self.recent_intonation_cents[SLOPE_SPAN_FRAMES - 1 - span];
+        let slope_cents_per_s = if span == 0 {
+            0.0
+        } else {
+            (intonation_cents - oldest).abs() / (span as f32 * HOP_S as f32)
+        };
+        if slope_cents_per_s < HELD_SLOPE_CENTS_PER_S {
+            self.held_frames += 1;
+        } else {
+            self.held_frames = 0;
+        }
+    }
+
+    /// Advances the added vibrato by one frame; returns its value for an extent of 1.
+    fn advance_added(&mut self, add: &AddedVibrato) -> f32 {
+        let since_onset_s = self.note_held_s() - add.onset_s.max(0.0);
+        let hop_s = HOP_S as f32;
+        if since_onset_s <= 0.0 {
+            // Not started on this note yet: fade out what a previous note left, then start the
+            // next vibrato from its rising zero crossing.
+            self.added_level = (self.added_level - hop_s / ADDED_VIBRATO_RELEASE_S).max(0.0);
+            if self.added_level == 0.0 {
+                self.added_phase_rad = 0.0;
+            }
+        } else {
+            self.added_level = (since_onset_s / ADDED_VIBRATO_FADE_IN_S)
+                .min(1.0)
+                .max(self.added_level.min(1.0));
+        }
+        let value = self.added_level * self.added_phase_rad.sin();
+        self.added_phase_rad = (self.added_phase_rad + TAU * add.rate_hz * hop_s) % TAU;
+        value
+    }
+}
