@@ -2,9 +2,10 @@
 
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
-use crate::pitch::{AnalysisMode, PitchFrame, PitchTracker};
+use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
 use crate::safety::{clamp_output, sanitize_input};
+use crate::vibrato::{ContourDecomposer, ContourFrame};
 
 /// Most channels the engine processes (stereo). Analysis later sums them to one voice.
 pub const MAX_CHANNELS: usize = 2;
@@ -71,10 +72,13 @@ pub struct Engine {
     /// Live or Studio analysis, chosen in `prepare` because the mode sets the latency, which
     /// hosts only take up when they (re)activate a plugin.
     tracker: PitchTracker,
+    /// Splits the tracker's F0 track into intonation, vibrato and jitter; in Studio mode it
+    /// looks ahead, which the reported latency includes.
+    decomposer: ContourDecomposer,
     /// Summed channels, the voice the tracker hears; `max_block_samples` long.
     mono: Vec<f32>,
-    /// The most recent decided analysis frame.
-    latest_frame: Option<PitchFrame>,
+    /// The most recent decomposed frame.
+    latest_frame: Option<ContourFrame>,
     /// Input aligned to the analysis (the latency the host compensates), and the final mix.
     dry_wet: DryWetMixer,
     mix_fraction: LinearRamp,
@@ -99,6 +103,7 @@ impl Engine {
             sample_rate_hz: 0.0,
             max_block_samples: 0,
             tracker: PitchTracker::new(48_000.0, AnalysisMode::Live),
+            decomposer: ContourDecomposer::new(AnalysisMode::Live),
             mono: Vec::new(),
             latest_frame: None,
             dry_wet: DryWetMixer::new(0, 0, 0),
@@ -125,10 +130,11 @@ impl Engine {
         };
         self.max_block_samples = max_block_samples.clamp(1, MAX_BLOCK_SAMPLES_LIMIT);
         self.tracker = PitchTracker::new(self.sample_rate_hz, mode);
+        self.decomposer = ContourDecomposer::new(mode);
         self.dry_wet = DryWetMixer::new(
             self.channels,
             self.max_block_samples,
-            self.tracker.latency_samples(),
+            self.analysis_latency_samples(),
         );
         self.mono = vec![0.0; self.max_block_samples];
         self.latest_frame = None;
@@ -149,6 +155,7 @@ impl Engine {
         let controls = controls.sanitized();
         self.dry_wet.reset();
         self.tracker.reset();
+        self.decomposer.reset();
         self.latest_frame = None;
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain
@@ -160,11 +167,19 @@ impl Engine {
     /// Delay from input to output in samples, to be reported to the host: the current mode's
     /// analysis latency, to which the audio is aligned.
     pub fn latency_samples(&self) -> u32 {
-        self.tracker.latency_samples() as u32
+        self.analysis_latency_samples() as u32
     }
 
-    /// The most recent analysis frame (F0, voicing, energy) decided by the current mode.
-    pub fn latest_pitch_frame(&self) -> Option<PitchFrame> {
+    /// From an input sample to the decomposed frame describing it: the tracker's decision, then
+    /// the decomposer's look-ahead (0 in Live mode, 100 ms in Studio mode).
+    fn analysis_latency_samples(&self) -> usize {
+        let lookahead_s = self.decomposer.lookahead_frames() as f64 * HOP_S;
+        self.tracker.latency_samples() + (lookahead_s * self.sample_rate_hz as f64).ceil() as usize
+    }
+
+    /// The most recent decomposed analysis frame (F0, voicing, energy, intonation, vibrato,
+    /// jitter) decided by the current mode.
+    pub fn latest_contour_frame(&self) -> Option<ContourFrame> {
         self.latest_frame
     }
 
@@ -215,8 +230,12 @@ impl Engine {
         }
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
-        let latest = &mut self.latest_frame;
-        self.tracker.process(mono, |frame| *latest = Some(*frame));
+        let (decomposer, latest) = (&mut self.decomposer, &mut self.latest_frame);
+        self.tracker.process(mono, |frame| {
+            if let Some(decomposed) = decomposer.push(frame) {
+                *latest = Some(decomposed);
+            }
+        });
 
         self.dry_wet.capture_dry(channels);
         // The wet chain starts from the input aligned with its analysis; resynthesis will replace

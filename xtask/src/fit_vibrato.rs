@@ -4,7 +4,7 @@
 //! Deterministic: the same command prints the same weights.
 
 use affetto_dsp::pitch::AnalysisMode;
-use affetto_dsp::vibrato::{PRESENCE_WEIGHTS, VibratoFeatures};
+use affetto_dsp::vibrato::{PRESENCE_INPUTS, PRESENCE_WEIGHTS, VibratoFeatures};
 use anyhow::Result;
 
 use crate::logistic::{fit_logistic, sigmoid};
@@ -36,15 +36,16 @@ pub fn run() -> Result<()> {
             );
         }
     }
-    let inputs: Vec<([f64; 4], bool)> = examples
+    let inputs: Vec<([f64; PRESENCE_INPUTS], bool)> = examples
         .iter()
         .map(|(f, present)| (f.inputs().map(f64::from), *present))
         .collect();
     let w = fit_logistic(&inputs);
     println!("{} frames", inputs.len());
+    let weights: Vec<String> = w.iter().map(|v| format!("{v:.3}")).collect();
     println!(
-        "\npub const PRESENCE_WEIGHTS: [f32; 4] = [{:.3}, {:.3}, {:.3}, {:.3}];",
-        w[0], w[1], w[2], w[3]
+        "\npub const PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [{}];",
+        weights.join(", ")
     );
     println!("(in the source now: {PRESENCE_WEIGHTS:?})");
     let correct = inputs

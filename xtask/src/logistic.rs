@@ -11,17 +11,17 @@ pub fn sigmoid(z: f64) -> f64 {
 
 /// Weights `w` maximising the likelihood of `P(label) = sigmoid(w · inputs)` over `examples`,
 /// by Newton's method (iteratively reweighted least squares). Deterministic.
-pub fn fit_logistic(examples: &[([f64; 4], bool)]) -> [f64; 4] {
-    let mut w = [0.0f64; 4];
+pub fn fit_logistic<const N: usize>(examples: &[([f64; N], bool)]) -> [f64; N] {
+    let mut w = [0.0f64; N];
     for _ in 0..NEWTON_ITERATIONS {
-        let mut gradient = [0.0f64; 4];
-        let mut hessian = [[0.0f64; 4]; 4];
+        let mut gradient = [0.0f64; N];
+        let mut hessian = [[0.0f64; N]; N];
         for (x, label) in examples {
             let p = sigmoid(x.iter().zip(&w).map(|(a, b)| a * b).sum());
             let error = p - if *label { 1.0 } else { 0.0 };
-            for i in 0..4 {
+            for i in 0..N {
                 gradient[i] += error * x[i];
-                for j in 0..4 {
+                for j in 0..N {
                     hessian[i][j] += p * (1.0 - p) * x[i] * x[j];
                 }
             }
@@ -31,32 +31,32 @@ pub fn fit_logistic(examples: &[([f64; 4], bool)]) -> [f64; 4] {
             gradient[i] += RIDGE * examples.len() as f64 * w[i];
         }
         let step = solve(hessian, gradient);
-        for i in 0..4 {
+        for i in 0..N {
             w[i] -= step[i];
         }
     }
     w
 }
 
-/// Solves `a x = b` for a 4×4 system by Gaussian elimination with partial pivoting.
-fn solve(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> [f64; 4] {
-    for col in 0..4 {
-        let pivot = (col..4)
+/// Solves `a x = b` for a small system by Gaussian elimination with partial pivoting.
+fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> [f64; N] {
+    for col in 0..N {
+        let pivot = (col..N)
             .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
             .unwrap_or(col);
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..4 {
+        for row in col + 1..N {
             let factor = a[row][col] / a[col][col];
-            for k in col..4 {
+            for k in col..N {
                 a[row][k] -= factor * a[col][k];
             }
             b[row] -= factor * b[col];
         }
     }
-    let mut x = [0.0f64; 4];
-    for row in (0..4).rev() {
-        let rest: f64 = (row + 1..4).map(|k| a[row][k] * x[k]).sum();
+    let mut x = [0.0f64; N];
+    for row in (0..N).rev() {
+        let rest: f64 = (row + 1..N).map(|k| a[row][k] * x[k]).sum();
         x[row] = (b[row] - rest) / a[row][row];
     }
     x

@@ -17,6 +17,8 @@ const ADDED_VIBRATO_RELEASE_S: f32 = 0.05;
 const HELD_SLOPE_CENTS_PER_S: f32 = 300.0;
 /// ...measured over this many frames (25 ms), so frame-to-frame noise does not break a note.
 const SLOPE_SPAN_FRAMES: usize = 5;
+/// Time constant of the smoothing of the vibrato weight the edits use.
+const WEIGHT_SMOOTHING_S: f32 = 0.025;
 /// Below this presence the existing vibrato contributes nothing, so its phase may be re-aligned.
 const ABSENT_PRESENCE: f32 = 0.05;
 
@@ -61,6 +63,8 @@ impl Default for VibratoEdit {
 /// continuous while its rate changes. Allocation-free.
 #[derive(Debug, Clone, Default)]
 pub struct ContourEditor {
+    /// The vibrato's weight in the decomposition, smoothed.
+    weight: f32,
     /// Phase added to the existing vibrato by rate changes so far.
     phase_offset_rad: f32,
     /// Phase of the added vibrato, from 0 (rising through the note's pitch) at its onset.
@@ -107,7 +111,11 @@ impl ContourEditor {
                 + TAU * (target_rate_hz - vibrato.rate_hz) * HOP_S as f32)
                 % TAU;
         }
-        let weight = vibrato_weight(presence);
+        // The decomposition's weight, smoothed: where a vibrato ends, its weight can fall within a
+        // few frames, and the re-timed part below must not jump with it.
+        let a = (-(HOP_S as f32) / WEIGHT_SMOOTHING_S).exp();
+        self.weight = a * self.weight + (1.0 - a) * vibrato_weight(presence);
+        let weight = self.weight;
         // The vibrato component, re-timed by the phase the rate change has added so far.
         let retimed = frame.vibrato_cents
             + weight

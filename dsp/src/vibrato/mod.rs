@@ -60,9 +60,36 @@ const FULL_WEIGHT_PRESENCE: (f32, f32) = (0.25, 0.75);
 const LIVE_SMOOTHING_S: f32 = 0.04;
 const STUDIO_SMOOTHING_S: f32 = 0.02;
 
+/// Frames over which the rate is measured as the slope of the fitted phase (50 ms). The phase
+/// progresses at the true rate even where the fit's own instantaneous-frequency estimate is
+/// biased (a vibrato's amplitude rising or levelling off inside the window).
+const RATE_SPAN_FRAMES: usize = 10;
+/// Largest correction one frame's phase may make to the fit's rate: 2 Hz over one hop.
+const MAX_PHASE_DEVIATION_RAD: f32 = std::f32::consts::TAU * 2.0 * HOP_S as f32;
+
+/// A fit cannot be better than the noise: below this, a smaller misfit says nothing more (and a
+/// noiseless flat contour, whose misfit is 0, must not read as vibrato).
+const MIN_MISFIT_RATIO: f32 = 0.5;
+
+/// A voiced frame more than this away from the previous one is a suspected tracker error (an
+/// octave is 1200 cents; the fastest portamento moves ≈ 60 cents per 5 ms frame)...
+const OUTLIER_JUMP_CENTS: f32 = 200.0;
+/// ...with the tolerance widening by this per frame held (the voice moves on meanwhile), up to
+/// a limit below a fifth (702 cents, the next most common error)...
+const OUTLIER_DRIFT_CENTS_PER_FRAME: f32 = 40.0;
+const MAX_OUTLIER_TOLERANCE_CENTS: f32 = 600.0;
+/// ...and a jump that lasts this long (100 ms) is taken as real.
+const MAX_OUTLIER_FRAMES: u64 = 20;
+
+/// Half-extents below the first are not vibrato, above the second fully can be (the test voice's
+/// and singers' smallest vibratos are ≈ 10 cents).
+const AUDIBLE_EXTENT_CENTS: (f32, f32) = (3.0, 6.0);
+
 /// Logistic weights of vibrato presence over [`VibratoFeatures::inputs`], from
 /// `cargo xtask fit-vibrato`.
-pub const PRESENCE_WEIGHTS: [f32; 4] = [-2.109, 4.552, 0.582, -1.865];
+pub const PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.143, 5.158, 0.710, -1.404, -4.641];
+/// Inputs of the presence model, the constant included.
+pub const PRESENCE_INPUTS: usize = 5;
 
 /// What the presence probability is computed from: the best atom's fit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -74,20 +101,27 @@ pub struct VibratoFeatures {
     /// What the fit leaves unexplained over the contour's noise: near 1 for vibrato, large for a
     /// glide between notes, which a sinusoid can imitate over part of a period.
     pub misfit_ratio: f32,
+    /// Net change over total movement of the contour across the last vibrato period around the
+    /// frame (0…1): near 0 for vibrato, which comes back to where it was each period, near 1 for
+    /// a glide, which a sinusoid's first half-period imitates until the glide ends.
+    pub monotony: f32,
 }
 
 impl VibratoFeatures {
-    /// The model's inputs: a constant, the share, and the logarithms of extent (over 5 cents)
-    /// and misfit.
-    pub fn inputs(&self) -> [f32; 4] {
+    /// The model's inputs: a constant, the share, the logarithms of extent (over 5 cents) and
+    /// misfit, and the monotony.
+    pub fn inputs(&self) -> [f32; PRESENCE_INPUTS] {
         [
             1.0,
             self.periodic_share,
             (self.extent_cents.max(1e-3) / 5.0).ln(),
-            self.misfit_ratio.max(1e-3).ln(),
+            self.misfit_ratio.max(MIN_MISFIT_RATIO).ln(),
+            self.monotony,
         ]
     }
 
+    /// The logistic model's answer, times an audibility gate on the extent: a sinusoid of a
+    /// few cents is no vibrato a listener hears, however periodic.
     pub fn presence_probability(&self) -> f32 {
         let z: f32 = self
             .inputs()
@@ -95,7 +129,9 @@ impl VibratoFeatures {
             .zip(PRESENCE_WEIGHTS)
             .map(|(x, w)| x * w)
             .sum();
-        1.0 / (1.0 + (-z).exp())
+        let (quiet, audible) = AUDIBLE_EXTENT_CENTS;
+        let gate = ((self.extent_cents - quiet) / (audible - quiet)).clamp(0.0, 1.0);
+        gate * gate * (3.0 - 2.0 * gate) / (1.0 + (-z).exp())
     }
 }
 
@@ -148,6 +184,13 @@ pub struct ContourDecomposer {
     /// atom window.
     contour: Vec<f32>,
     capacity: usize,
+    /// The analysed pitch by frame number modulo `capacity` (held across unvoiced frames): what
+    /// the contour above replaced while it held or bridged.
+    analysed: Vec<f32>,
+    /// First frame of the current run of suspected tracker errors, held in `contour`.
+    outlier_since: Option<u64>,
+    /// Whether the previous frame was voiced: jumps are judged within a voiced run only.
+    previous_voiced: bool,
     /// Frames awaiting their look-ahead, by frame number modulo `lookahead_frames + 1`.
     pending: Vec<Option<PitchFrame>>,
     /// Frames pushed since the reset.
@@ -164,6 +207,12 @@ pub struct ContourDecomposer {
     smoothing: f32,
     rate_hz: f32,
     phasor: (f32, f32),
+    /// The fit's phase, unwrapped across voiced frames, for the last `RATE_SPAN_FRAMES`
+    /// frames by frame count modulo that; the rate is its slope.
+    phase_history: [f64; RATE_SPAN_FRAMES],
+    phase_frames: u64,
+    unwrapped_phase_rad: f64,
+    last_phase_rad: f32,
 }
 
 impl ContourDecomposer {
@@ -188,6 +237,9 @@ impl ContourDecomposer {
             contour: vec![0.0; 2 * capacity],
             capacity,
             pending: vec![None; lookahead_frames + 1],
+            analysed: vec![0.0; capacity],
+            outlier_since: None,
+            previous_voiced: false,
             received: 0,
             last_voiced: None,
             intonation_weights: local_linear_weights(INTONATION_PAST_FRAMES, lookahead_frames),
@@ -195,6 +247,10 @@ impl ContourDecomposer {
             smoothing: (-(HOP_S as f32) / smoothing_s).exp(),
             rate_hz: 0.0,
             phasor: (0.0, 0.0),
+            phase_history: [0.0; RATE_SPAN_FRAMES],
+            phase_frames: 0,
+            unwrapped_phase_rad: 0.0,
+            last_phase_rad: 0.0,
         }
     }
 
@@ -206,9 +262,13 @@ impl ContourDecomposer {
     pub fn reset(&mut self) {
         self.contour.fill(0.0);
         self.pending.fill(None);
+        self.analysed.fill(0.0);
+        self.outlier_since = None;
+        self.previous_voiced = false;
         self.received = 0;
         self.rate_hz = 0.0;
         self.phasor = (0.0, 0.0);
+        self.phase_frames = 0;
         self.last_voiced = None;
     }
 
@@ -221,17 +281,53 @@ impl ContourDecomposer {
         self.pending[pending_slot] = Some(*frame);
         if frame.voiced() {
             let cents = hz_to_cents(frame.f0_hz);
-            self.bridge_gap_before(newest, cents);
-            self.last_voiced = Some((newest, cents));
-            self.write(newest, cents);
+            let slot = self.slot(newest);
+            self.analysed[slot] = cents;
+            self.push_voiced(newest, cents);
         } else {
             // Held until the voice returns, when the gap is redrawn.
             let held = self.last_voiced.map_or(0.0, |(_, cents)| cents);
+            let slot = self.slot(newest);
+            self.analysed[slot] = held;
             self.write(newest, held);
+            self.previous_voiced = false;
         }
         let decided = newest.checked_sub(self.lookahead_frames as u64)?;
         let pitch = self.pending[(decided % self.pending.len() as u64) as usize]?;
         Some(self.decompose(decided, pitch))
+    }
+
+    /// Adds a voiced frame to the contour the atoms fit, holding the last good pitch across
+    /// sudden jumps (a tracker's octave error lasting a few frames) and redrawing them as a gap
+    /// when the pitch comes back; a jump that lasts is a real one, and its frames are restored.
+    fn push_voiced(&mut self, frame: u64, cents: f32) {
+        let jump = self.previous_voiced
+            && self.last_voiced.is_some_and(|(last, last_cents)| {
+                let tolerance = (OUTLIER_JUMP_CENTS
+                    + OUTLIER_DRIFT_CENTS_PER_FRAME * (frame - last - 1) as f32)
+                    .min(MAX_OUTLIER_TOLERANCE_CENTS);
+                (cents - last_cents).abs() > tolerance
+            });
+        self.previous_voiced = true;
+        let since = self.outlier_since;
+        if jump && since.is_none_or(|since| frame - since < MAX_OUTLIER_FRAMES) {
+            self.outlier_since = Some(since.unwrap_or(frame));
+            let held = self.last_voiced.map_or(cents, |(_, held)| held);
+            self.write(frame, held);
+            return;
+        }
+        match self.outlier_since.take() {
+            Some(since) if jump => {
+                let oldest_kept = (frame + 1).saturating_sub(self.capacity as u64);
+                for restored in since.max(oldest_kept)..frame {
+                    let value = self.analysed[self.slot(restored)];
+                    self.write(restored, value);
+                }
+            }
+            _ => self.bridge_gap_before(frame, cents),
+        }
+        self.last_voiced = Some((frame, cents));
+        self.write(frame, cents);
     }
 
     fn slot(&self, frame: u64) -> usize {
@@ -268,6 +364,11 @@ impl ContourDecomposer {
         let start =
             (frame as i64 - self.atoms.max_past() as i64).rem_euclid(self.capacity as i64) as usize;
         let centre = self.contour[self.slot(frame)];
+        let pitch_cents = if pitch.voiced() {
+            self.analysed[self.slot(frame)]
+        } else {
+            centre
+        };
         for (w, &c) in self
             .window
             .iter_mut()
@@ -280,6 +381,7 @@ impl ContourDecomposer {
             periodic_share: fit.periodic_share,
             extent_cents: fit.extent_cents,
             misfit_ratio: fit.misfit_ratio,
+            monotony: self.monotony(fit.rate_hz),
         };
         let presence = if pitch.voiced() {
             features.presence_probability()
@@ -304,15 +406,31 @@ impl ContourDecomposer {
         let vibrato_cents = weight * vibrato.extent_cents * vibrato.phase_rad.sin();
         ContourFrame {
             pitch,
-            pitch_cents: centre,
+            pitch_cents,
             intonation_cents,
             vibrato_cents,
-            jitter_cents: centre - intonation_cents - vibrato_cents,
+            jitter_cents: pitch_cents - intonation_cents - vibrato_cents,
             vibrato: VibratoTrack {
                 presence_probability: presence,
                 ..vibrato
             },
             vibrato_features: features,
+        }
+    }
+
+    /// Net over total movement of the window across one period of `rate_hz`, centred on the
+    /// fitted frame as far as the look-ahead allows.
+    fn monotony(&self, rate_hz: f32) -> f32 {
+        let (low, high) = VIBRATO_BAND_HZ;
+        let period = (1.0 / (rate_hz.clamp(low, high) * HOP_S as f32)).round() as usize;
+        let ahead = (period / 2).min(self.lookahead_frames);
+        let end = self.atoms.max_past() + ahead;
+        let span = &self.window[end - period..=end];
+        let movement: f32 = span.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+        if movement > 0.0 {
+            (span[period] - span[0]).abs() / movement
+        } else {
+            0.0
         }
     }
 
@@ -324,9 +442,28 @@ impl ContourDecomposer {
             fit.extent_cents * fit.phase_rad.cos(),
             fit.extent_cents * fit.phase_rad.sin(),
         );
+        // The phase step from the previous frame, taken relative to what the fit's own rate
+        // predicts and limited, so noise near a phase wrap cannot slip a whole cycle.
+        let expected_step = std::f32::consts::TAU * fit.rate_hz * HOP_S as f32;
+        let deviation = wrap_phase(fit.phase_rad - self.last_phase_rad - expected_step);
+        let step =
+            expected_step + deviation.clamp(-MAX_PHASE_DEVIATION_RAD, MAX_PHASE_DEVIATION_RAD);
+        self.last_phase_rad = fit.phase_rad;
         let (re, im) = if voiced {
+            self.unwrapped_phase_rad += step as f64;
+            let slot = (self.phase_frames % self.phase_history.len() as u64) as usize;
+            let span_start = self.phase_history[slot];
+            self.phase_history[slot] = self.unwrapped_phase_rad;
+            self.phase_frames += 1;
+            let measured_rate_hz = if self.phase_frames > RATE_SPAN_FRAMES as u64 {
+                ((self.unwrapped_phase_rad - span_start)
+                    / (std::f64::consts::TAU * RATE_SPAN_FRAMES as f64 * HOP_S))
+                    as f32
+            } else {
+                fit.rate_hz
+            };
             let a = self.smoothing;
-            self.rate_hz = a * self.rate_hz + (1.0 - a) * fit.rate_hz;
+            self.rate_hz = a * self.rate_hz + (1.0 - a) * measured_rate_hz;
             let (sin, cos) = (std::f32::consts::TAU * self.rate_hz * HOP_S as f32).sin_cos();
             let (pre, pim) = self.phasor;
             let turned = (pre * cos - pim * sin, pre * sin + pim * cos);
@@ -336,6 +473,7 @@ impl ContourDecomposer {
             )
         } else {
             self.rate_hz = fit.rate_hz;
+            self.phase_frames = 0;
             measured
         };
         self.phasor = (re, im);
@@ -346,6 +484,12 @@ impl ContourDecomposer {
             phase_rad: im.atan2(re),
         }
     }
+}
+
+/// `phase` wrapped into −π..π.
+fn wrap_phase(phase: f32) -> f32 {
+    use std::f32::consts::{PI, TAU};
+    phase - TAU * ((phase + PI) / TAU).floor()
 }
 
 /// How much of the fitted sinusoid the vibrato component takes, from the presence probability:
