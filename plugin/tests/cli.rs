@@ -410,7 +410,10 @@ fn analyze_writes_a_row_per_5_ms_frame_with_the_f0() {
         let mut lines = text.lines();
         assert_eq!(
             lines.next(),
-            Some("time_s,f0_hz,voicing_probability,energy_db")
+            Some(
+                "time_s,f0_hz,voicing_probability,energy_db,intonation_cents,vibrato_cents,\
+                 jitter_cents,vibrato_presence,vibrato_rate_hz,vibrato_extent_cents,vibrato_phase_rad"
+            )
         );
         let rows: Vec<Vec<f64>> = lines
             .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
@@ -425,6 +428,14 @@ fn analyze_writes_a_row_per_5_ms_frame_with_the_f0() {
                     "{mode}: row {i}: {row:?}"
                 );
                 assert!(row[2] > 0.9);
+                // A steady tone: intonation on the tone, no vibrato, and the bands sum to it.
+                let cents = 1200.0 * (row[1] / 440.0).log2() + 6900.0;
+                assert!((row[4] - cents).abs() < 5.0, "{mode}: row {i}: {row:?}");
+                assert!(row[7] < 0.5, "{mode}: row {i}: {row:?}");
+                assert!(
+                    (row[4] + row[5] + row[6] - cents).abs() < 0.05,
+                    "{mode}: row {i}: {row:?}"
+                );
             }
         }
     }

@@ -100,15 +100,23 @@ impl RateAtoms {
         // The ridge: the rate whose steady sinusoid explains the most. The full model, whose
         // drifting amplitude can bend any nearby rate to fit, then refines it; if the refined
         // rate is nearer another atom, that atom fits again.
-        let mut ridge = 0;
-        let mut ridge_share = f32::NEG_INFINITY;
-        for (index, atom) in self.atoms.iter().enumerate() {
-            let x = window_of(atom);
-            let share = atom.steady_periodic_share(x, &atom.project(x));
-            if share > ridge_share {
-                (ridge, ridge_share) = (index, share);
-            }
-        }
+        // The share varies slowly across rates (a window of a few periods cannot resolve
+        // 0.25 Hz), so every other atom is tried first and then the best one's neighbours.
+        let share_of = |index: usize| {
+            let atom = &self.atoms[index];
+            atom.steady_periodic_share(window_of(atom))
+        };
+        let best_of = |candidates: &mut dyn Iterator<Item = usize>| {
+            candidates
+                .map(|index| (index, share_of(index)))
+                .fold((0, f32::NEG_INFINITY), |best, next| {
+                    if next.1 > best.1 { next } else { best }
+                })
+        };
+        let coarse = best_of(&mut (0..self.atoms.len()).step_by(2));
+        let neighbours = [coarse.0.wrapping_sub(1), coarse.0 + 1];
+        let fine = best_of(&mut neighbours.into_iter().filter(|&i| i < self.atoms.len()));
+        let ridge = if fine.1 > coarse.1 { fine.0 } else { coarse.0 };
         let mut fit = self.atoms[ridge].fit(ridge, window_of(&self.atoms[ridge]));
         let nearest = self.nearest_atom(fit.rate_hz);
         if nearest != ridge {
@@ -199,14 +207,37 @@ impl Atom {
         std::array::from_fn(|term| dot(&self.weighted_basis[term], x))
     }
 
+    /// The projections of the steady model only.
+    fn project_steady(&self, x: &[f32]) -> [f32; STEADY_TERMS] {
+        std::array::from_fn(|term| dot(&self.weighted_basis[term], x))
+    }
+
+    /// Σ w·x², the window's weighted energy.
+    fn weighted_energy(&self, x: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; LANES];
+        let (w_chunks, x_chunks) = (self.weights.chunks_exact(LANES), x.chunks_exact(LANES));
+        let tail: f32 = w_chunks
+            .remainder()
+            .iter()
+            .zip(x_chunks.remainder())
+            .map(|(w, v)| w * v * v)
+            .sum();
+        for (w, v) in w_chunks.zip(x_chunks) {
+            for lane in 0..LANES {
+                lanes[lane] += w[lane] * v[lane] * v[lane];
+            }
+        }
+        lanes.iter().sum::<f32>() + tail
+    }
+
     /// Share of the detrended window's energy a steady sinusoid at this rate explains. The share,
     /// not the energy, compares atoms fairly: their windows differ in length, and over a short
     /// window the trend absorbs more of any sinusoid. With least squares the residual energy is
     /// `xᵀWx − βᵀ·XᵀWx`, so no further pass over the window is needed.
-    fn steady_periodic_share(&self, x: &[f32], projections: &[f32; TERMS]) -> f32 {
-        let steady = first_terms::<STEADY_TERMS>(projections);
-        let trend = first_terms::<TREND_TERMS>(projections);
-        let energy: f32 = x.iter().zip(&self.weights).map(|(v, w)| w * v * v).sum();
+    fn steady_periodic_share(&self, x: &[f32]) -> f32 {
+        let steady = self.project_steady(x);
+        let trend: [f32; TREND_TERMS] = std::array::from_fn(|term| steady[term]);
+        let energy = self.weighted_energy(x);
         let trend_residual = energy - dot(&mat_vec(&self.trend_gram_inverse, &trend), &trend);
         let steady_residual = energy - dot(&mat_vec(&self.steady_gram_inverse, &steady), &steady);
         if trend_residual > 1e-6 {
@@ -238,7 +269,7 @@ impl Atom {
         } else {
             0.0
         };
-        let energy: f32 = x.iter().zip(&self.weights).map(|(v, w)| w * v * v).sum();
+        let energy = self.weighted_energy(x);
         let full_residual = energy - dot(beta, projections);
         let trend = first_terms::<TREND_TERMS>(projections);
         let trend_residual = energy - dot(&mat_vec(&self.trend_gram_inverse, &trend), &trend);
@@ -273,8 +304,25 @@ fn first_terms<const N: usize>(projections: &[f32; TERMS]) -> [f32; N] {
     std::array::from_fn(|term| projections[term])
 }
 
+/// Lanes of the dot products: independent partial sums the compiler can keep in one vector
+/// register (a single running sum would be a serial chain of additions).
+const LANES: usize = 8;
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut lanes = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 fn mat_vec<const N: usize>(m: &[[f32; N]; N], v: &[f32; N]) -> [f32; N] {

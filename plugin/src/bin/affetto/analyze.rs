@@ -1,13 +1,18 @@
-//! `affetto analyze`: the plugin's pitch analysis on a WAV file, one CSV row per 5 ms frame.
+//! `affetto analyze`: the plugin's analysis on a WAV file (pitch, voicing, energy and the
+//! contour's intonation, vibrato and jitter), one CSV row per 5 ms frame.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use affetto_dsp::pitch::{AnalysisMode, PitchFrame, PitchTracker};
+use affetto_dsp::pitch::{AnalysisMode, HOP_S, PitchFrame, PitchTracker};
+use affetto_dsp::vibrato::{ContourDecomposer, ContourFrame};
 use anyhow::{Context, Result};
 
 use crate::wav::WavInput;
+
+const CSV_HEADER: &str = "time_s,f0_hz,voicing_probability,energy_db,intonation_cents,vibrato_cents,jitter_cents,\
+vibrato_presence,vibrato_rate_hz,vibrato_extent_cents,vibrato_phase_rad";
 
 /// Frames read from the file at a time; any size gives the same frames.
 const READ_BLOCK_FRAMES: usize = 4096;
@@ -47,14 +52,17 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    writeln!(out, "time_s,f0_hz,voicing_probability,energy_db")?;
+    writeln!(out, "{CSV_HEADER}")?;
 
     let mut tracker = PitchTracker::new(sample_rate_hz, job.mode);
+    let mut decomposer = ContourDecomposer::new(job.mode);
+    let lookahead_s = decomposer.lookahead_frames() as f64 * HOP_S;
     let duration_s = input.frames as f64 / sample_rate_hz as f64;
     let channels = input.spec.channels as usize;
     let mut block = vec![vec![0.0f32; READ_BLOCK_FRAMES]; channels];
     let mut mono = vec![0.0f32; READ_BLOCK_FRAMES];
-    let mut frames: Vec<PitchFrame> = Vec::new();
+    let mut frames: Vec<ContourFrame> = Vec::new();
+    let mut decompose = |frame: &PitchFrame| frames.extend(decomposer.push(frame));
     loop {
         let read = input.read_block(&mut block, READ_BLOCK_FRAMES)?;
         if read == 0 {
@@ -63,29 +71,41 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
         for (i, m) in mono[..read].iter_mut().enumerate() {
             *m = block.iter().map(|channel| channel[i]).sum::<f32>() / channels as f32;
         }
-        tracker.process(&mono[..read], |frame| frames.push(*frame));
+        tracker.process(&mono[..read], &mut decompose);
     }
     // Silence after the end lets the analysis decide the file's last frames.
-    let flush = vec![0.0f32; tracker.latency_samples() + READ_BLOCK_FRAMES];
-    tracker.process(&flush, |frame| frames.push(*frame));
-    frames.retain(|frame| frame.time_s() <= duration_s);
+    let flush_samples =
+        tracker.latency_samples() + (lookahead_s * sample_rate_hz as f64).ceil() as usize;
+    tracker.process(
+        &vec![0.0f32; flush_samples + READ_BLOCK_FRAMES],
+        &mut decompose,
+    );
+    frames.retain(|frame| frame.pitch.time_s() <= duration_s);
 
     for frame in &frames {
+        let (pitch, vibrato) = (&frame.pitch, &frame.vibrato);
         writeln!(
             out,
-            "{:.3},{:.2},{:.4},{:.2}",
-            frame.time_s(),
-            frame.f0_hz,
-            frame.voicing_probability,
-            frame.energy_db
+            "{:.3},{:.2},{:.4},{:.2},{:.2},{:.2},{:.2},{:.3},{:.3},{:.2},{:.3}",
+            pitch.time_s(),
+            pitch.f0_hz,
+            pitch.voicing_probability,
+            pitch.energy_db,
+            frame.intonation_cents,
+            frame.vibrato_cents,
+            frame.jitter_cents,
+            vibrato.presence_probability,
+            vibrato.rate_hz,
+            vibrato.extent_cents,
+            vibrato.phase_rad,
         )?;
     }
     out.flush().context("cannot finish writing the CSV")?;
 
     let mut voiced: Vec<f32> = frames
         .iter()
-        .filter(|f| f.voiced())
-        .map(|f| f.f0_hz)
+        .filter(|f| f.pitch.voiced())
+        .map(|f| f.pitch.f0_hz)
         .collect();
     voiced.sort_by(f32::total_cmp);
     Ok(AnalyzeReport {
