@@ -159,8 +159,8 @@ fn a_mode_change_reaches_the_host_as_a_latency_change() {
             "latency.changed() at {sample_rate_hz} Hz"
         );
 
-        // And what it reports is what the output shows.
-        let input = impulse_over_noise(2, 16_384, 6);
+        // And what it reports is what the output shows (over 300 ms, more than the latency).
+        let input = impulse_over_noise(2, (0.3 * sample_rate_hz) as usize, 6);
         let output = plugin.process_signal(&input, 256, &[], false);
         assert_pure_delay(
             &input,
