@@ -107,11 +107,12 @@ impl RateAtoms {
             atom.steady_periodic_share(window_of(atom))
         };
         let best_of = |candidates: &mut dyn Iterator<Item = usize>| {
-            candidates
-                .map(|index| (index, share_of(index)))
-                .fold((0, f32::NEG_INFINITY), |best, next| {
+            candidates.map(|index| (index, share_of(index))).fold(
+                (0, f32::NEG_INFINITY),
+                |best, next| {
                     if next.1 > best.1 { next } else { best }
-                })
+                },
+            )
         };
         let coarse = best_of(&mut (0..self.atoms.len()).step_by(2));
         let neighbours = [coarse.0.wrapping_sub(1), coarse.0 + 1];

@@ -189,8 +189,9 @@ pub struct ContourDecomposer {
     analysed: Vec<f32>,
     /// First frame of the current run of suspected tracker errors, held in `contour`.
     outlier_since: Option<u64>,
-    /// Whether the previous frame was voiced: jumps are judged within a voiced run only.
-    previous_voiced: bool,
+    /// The newest decomposed frame's number, vibrato weight and vibrato, from which a bridge
+    /// across a short gap carries the vibrato on.
+    latest_vibrato: Option<(u64, f32, VibratoTrack)>,
     /// Frames awaiting their look-ahead, by frame number modulo `lookahead_frames + 1`.
     pending: Vec<Option<PitchFrame>>,
     /// Frames pushed since the reset.
@@ -239,7 +240,7 @@ impl ContourDecomposer {
             pending: vec![None; lookahead_frames + 1],
             analysed: vec![0.0; capacity],
             outlier_since: None,
-            previous_voiced: false,
+            latest_vibrato: None,
             received: 0,
             last_voiced: None,
             intonation_weights: local_linear_weights(INTONATION_PAST_FRAMES, lookahead_frames),
@@ -264,7 +265,7 @@ impl ContourDecomposer {
         self.pending.fill(None);
         self.analysed.fill(0.0);
         self.outlier_since = None;
-        self.previous_voiced = false;
+        self.latest_vibrato = None;
         self.received = 0;
         self.rate_hz = 0.0;
         self.phasor = (0.0, 0.0);
@@ -290,7 +291,6 @@ impl ContourDecomposer {
             let slot = self.slot(newest);
             self.analysed[slot] = held;
             self.write(newest, held);
-            self.previous_voiced = false;
         }
         let decided = newest.checked_sub(self.lookahead_frames as u64)?;
         let pitch = self.pending[(decided % self.pending.len() as u64) as usize]?;
@@ -301,14 +301,14 @@ impl ContourDecomposer {
     /// sudden jumps (a tracker's octave error lasting a few frames) and redrawing them as a gap
     /// when the pitch comes back; a jump that lasts is a real one, and its frames are restored.
     fn push_voiced(&mut self, frame: u64, cents: f32) {
-        let jump = self.previous_voiced
-            && self.last_voiced.is_some_and(|(last, last_cents)| {
-                let tolerance = (OUTLIER_JUMP_CENTS
-                    + OUTLIER_DRIFT_CENTS_PER_FRAME * (frame - last - 1) as f32)
-                    .min(MAX_OUTLIER_TOLERANCE_CENTS);
-                (cents - last_cents).abs() > tolerance
-            });
-        self.previous_voiced = true;
+        // Within a phrase (after a short gap too: a tracker often comes back from a dropout an
+        // octave off) a sudden jump is suspect.
+        let jump = self.last_voiced.is_some_and(|(last, last_cents)| {
+            let tolerance = (OUTLIER_JUMP_CENTS
+                + OUTLIER_DRIFT_CENTS_PER_FRAME * (frame - last - 1) as f32)
+                .min(MAX_OUTLIER_TOLERANCE_CENTS);
+            frame - last <= MAX_BRIDGED_GAP_FRAMES && (cents - last_cents).abs() > tolerance
+        });
         let since = self.outlier_since;
         if jump && since.is_none_or(|since| frame - since < MAX_OUTLIER_FRAMES) {
             self.outlier_since = Some(since.unwrap_or(frame));
@@ -346,10 +346,25 @@ impl ContourDecomposer {
         let oldest_kept = (frame + 1).saturating_sub(self.capacity as u64);
         match self.last_voiced {
             Some((last, last_cents)) if frame - last <= MAX_BRIDGED_GAP_FRAMES => {
+                // A straight line under the vibrato, which carries on through the gap.
+                let latest_vibrato = self.latest_vibrato;
+                let vibrato_at = |f: u64| match latest_vibrato {
+                    Some((decomposed, weight, v)) => {
+                        let elapsed_s = (f as f32 - decomposed as f32) * HOP_S as f32;
+                        weight
+                            * v.extent_cents
+                            * (v.phase_rad + std::f32::consts::TAU * v.rate_hz * elapsed_s).sin()
+                    }
+                    None => 0.0,
+                };
+                let (from, to) = (last_cents - vibrato_at(last), cents - vibrato_at(frame));
                 let span = (frame - last) as f32;
                 for gap_frame in (last + 1).max(oldest_kept)..frame {
                     let progress = (gap_frame - last) as f32 / span;
-                    self.write(gap_frame, last_cents + progress * (cents - last_cents));
+                    self.write(
+                        gap_frame,
+                        from + progress * (to - from) + vibrato_at(gap_frame),
+                    );
                 }
             }
             // A new phrase: everything in the ring is gap or the previous phrase, already
@@ -404,6 +419,9 @@ impl ContourDecomposer {
             .sum();
         let intonation_cents = centre + intonation_offset;
         let vibrato_cents = weight * vibrato.extent_cents * vibrato.phase_rad.sin();
+        if pitch.voiced() {
+            self.latest_vibrato = Some((frame, weight, vibrato));
+        }
         ContourFrame {
             pitch,
             pitch_cents,
