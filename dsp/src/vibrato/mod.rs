@@ -39,7 +39,7 @@ pub const STUDIO_LOOKAHEAD_FRAMES: usize = 20;
 
 /// Periods of its rate each atom reaches into the past. More periods mean steadier estimates and
 /// slower reactions; Live has no look-ahead, so it needs more past to be as steady.
-const STUDIO_PAST_PERIODS: f32 = 1.25;
+const STUDIO_PAST_PERIODS: f32 = 1.5;
 const LIVE_PAST_PERIODS: f32 = 2.0;
 
 /// Frames of past the intonation fit reads (100 ms): with the Studio look-ahead it is a
@@ -87,7 +87,7 @@ const AUDIBLE_EXTENT_CENTS: (f32, f32) = (3.0, 6.0);
 
 /// Logistic weights of vibrato presence over [`VibratoFeatures::inputs`], from
 /// `cargo xtask fit-vibrato`.
-pub const PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.143, 5.158, 0.710, -1.404, -4.641];
+pub const PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.008, 4.941, 0.790, -1.306, -4.922];
 /// Inputs of the presence model, the constant included.
 pub const PRESENCE_INPUTS: usize = 5;
 
