@@ -85,9 +85,19 @@ const MAX_OUTLIER_FRAMES: u64 = 20;
 /// and singers' smallest vibratos are ≈ 10 cents).
 const AUDIBLE_EXTENT_CENTS: (f32, f32) = (3.0, 6.0);
 
-/// Logistic weights of vibrato presence over [`VibratoFeatures::inputs`], from
+/// Logistic weights of vibrato presence over [`VibratoFeatures::inputs`], one set per mode (a
+/// fit at the edge of its window, as in Live, is noisier and reads differently), from
 /// `cargo xtask fit-vibrato`.
-pub const PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.008, 4.941, 0.790, -1.306, -4.922];
+pub const LIVE_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.208, 5.227, 0.600, -1.122, -4.884];
+pub const STUDIO_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-1.699, 4.567, 1.065, -1.586, -4.880];
+
+/// The presence weights `mode` uses.
+pub fn presence_weights(mode: AnalysisMode) -> [f32; PRESENCE_INPUTS] {
+    match mode {
+        AnalysisMode::Live => LIVE_PRESENCE_WEIGHTS,
+        AnalysisMode::Studio => STUDIO_PRESENCE_WEIGHTS,
+    }
+}
 /// Inputs of the presence model, the constant included.
 pub const PRESENCE_INPUTS: usize = 5;
 
@@ -120,15 +130,10 @@ impl VibratoFeatures {
         ]
     }
 
-    /// The logistic model's answer, times an audibility gate on the extent: a sinusoid of a
-    /// few cents is no vibrato a listener hears, however periodic.
-    pub fn presence_probability(&self) -> f32 {
-        let z: f32 = self
-            .inputs()
-            .iter()
-            .zip(PRESENCE_WEIGHTS)
-            .map(|(x, w)| x * w)
-            .sum();
+    /// The logistic model's answer with `weights`, times an audibility gate on the extent: a
+    /// sinusoid of a few cents is no vibrato a listener hears, however periodic.
+    pub fn presence_probability(&self, weights: &[f32; PRESENCE_INPUTS]) -> f32 {
+        let z: f32 = self.inputs().iter().zip(weights).map(|(x, w)| x * w).sum();
         let (quiet, audible) = AUDIBLE_EXTENT_CENTS;
         let gate = ((self.extent_cents - quiet) / (audible - quiet)).clamp(0.0, 1.0);
         gate * gate * (3.0 - 2.0 * gate) / (1.0 + (-z).exp())
@@ -201,6 +206,8 @@ pub struct ContourDecomposer {
     /// Local-linear fit of the intonation at the frame, as weights over the frames from
     /// `INTONATION_PAST_FRAMES` before it to `lookahead_frames` after it.
     intonation_weights: Vec<f32>,
+    /// The mode's presence model.
+    presence_weights: [f32; PRESENCE_INPUTS],
     /// The window being fitted, relative to its frame's pitch; `capacity` long.
     window: Vec<f32>,
     /// Per-frame factor of the fit's smoothing, and its state: rate, and the vibrato's phasor
@@ -245,6 +252,7 @@ impl ContourDecomposer {
             last_voiced: None,
             intonation_weights: local_linear_weights(INTONATION_PAST_FRAMES, lookahead_frames),
             window: vec![0.0; capacity],
+            presence_weights: presence_weights(mode),
             smoothing: (-(HOP_S as f32) / smoothing_s).exp(),
             rate_hz: 0.0,
             phasor: (0.0, 0.0),
@@ -399,7 +407,7 @@ impl ContourDecomposer {
             monotony: self.monotony(fit.rate_hz),
         };
         let presence = if pitch.voiced() {
-            features.presence_probability()
+            features.presence_probability(&self.presence_weights)
         } else {
             0.0
         };
