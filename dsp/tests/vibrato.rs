@@ -52,11 +52,9 @@ fn held_note(duration_s: f64, vibrato: Option<(f64, f64, f64)>) -> Vec<Option<f6
         .map(|i| {
             let t = i as f64 * HOP_S;
             let mut cents = 5700.0 + 0.8 * (i as f64 * 2.3).sin();
-            if let Some((rate_hz, extent_cents, onset_s)) = vibrato {
-                if t > onset_s {
-                    let fade = ((t - onset_s) / 0.3).min(1.0);
-                    cents += extent_cents * fade * (TAU * rate_hz * (t - onset_s)).sin();
-                }
+            if let Some((rate_hz, extent_cents, onset_s)) = vibrato.filter(|v| t > v.2) {
+                let fade = ((t - onset_s) / 0.3).min(1.0);
+                cents += extent_cents * fade * (TAU * rate_hz * (t - onset_s)).sin();
             }
             Some(cents)
         })

@@ -46,12 +46,13 @@ fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> [f64; N] {
             .unwrap_or(col);
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..N {
-            let factor = a[row][col] / a[col][col];
-            for k in col..N {
-                a[row][k] -= factor * a[col][k];
+        let (pivot_row, pivot_b) = (a[col], b[col]);
+        for (row, b_row) in a.iter_mut().zip(b.iter_mut()).skip(col + 1) {
+            let factor = row[col] / pivot_row[col];
+            for (value, pivot_value) in row.iter_mut().zip(&pivot_row).skip(col) {
+                *value -= factor * pivot_value;
             }
-            b[row] -= factor * b[col];
+            *b_row -= factor * pivot_b;
         }
     }
     let mut x = [0.0f64; N];

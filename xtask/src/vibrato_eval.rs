@@ -290,14 +290,21 @@ impl TruthRuns {
                     .map(|i| (i, true)),
             );
         }
-        for i in PRESENCE_COLLAR_FRAMES..self.truth.len().saturating_sub(PRESENCE_COLLAR_FRAMES) {
-            let steady_voiced = self.truth[i - PRESENCE_COLLAR_FRAMES..=i + PRESENCE_COLLAR_FRAMES]
+        let steady_voiced = |i: usize| {
+            self.truth[i - PRESENCE_COLLAR_FRAMES..=i + PRESENCE_COLLAR_FRAMES]
                 .iter()
-                .all(|t| t.voiced);
-            if steady_voiced && !near_run[i] {
-                scored.push((i, false));
-            }
-        }
+                .all(|t| t.voiced)
+        };
+        let last = self.truth.len().saturating_sub(PRESENCE_COLLAR_FRAMES);
+        scored.extend(
+            near_run
+                .iter()
+                .enumerate()
+                .take(last)
+                .skip(PRESENCE_COLLAR_FRAMES)
+                .filter(|&(i, &near)| !near && steady_voiced(i))
+                .map(|(i, _)| (i, false)),
+        );
         scored
     }
 }

@@ -88,8 +88,8 @@ const AUDIBLE_EXTENT_CENTS: (f32, f32) = (3.0, 6.0);
 /// Logistic weights of vibrato presence over [`VibratoFeatures::inputs`], one set per mode (a
 /// fit at the edge of its window, as in Live, is noisier and reads differently), from
 /// `cargo xtask fit-vibrato`.
-pub const LIVE_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.208, 5.227, 0.600, -1.122, -4.884];
-pub const STUDIO_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-1.699, 4.567, 1.065, -1.586, -4.880];
+pub const LIVE_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.208, 5.226, 0.600, -1.123, -4.884];
+pub const STUDIO_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-1.699, 4.567, 1.065, -1.586, -4.879];
 
 /// The presence weights `mode` uses.
 pub fn presence_weights(mode: AnalysisMode) -> [f32; PRESENCE_INPUTS] {
