@@ -25,6 +25,10 @@ use anyhow::Result;
 
 use crate::pitch_eval::{Condition, Material, SAMPLE_RATE_HZ, render_set};
 
+fn estimate_delay_frames(mode: AnalysisMode) -> usize {
+    ContourDecomposer::new(mode).estimate_delay_frames()
+}
+
 /// Ten pieces of 30 s per set: five minutes.
 const PIECES: u64 = 10;
 /// Set numbers (seeds `1000 × set + piece`) apart from pitch-eval's and fit-voicing's.
@@ -84,19 +88,30 @@ pub fn run() -> Result<()> {
             cost.1 += analysed.elapsed();
             cost.2 += voice.samples.len() as f64 / SAMPLE_RATE_HZ as f64;
             let truth = TruthRuns::new(&voice.frames);
-            let s = score(&truth, &contour);
-            println!(
-                "| {mode:?} | {} | {:.3} / {:.3} | {:.1} % / {:.1} % | {:.3} | {:.0} / {:.0} | {:.1e} |",
-                condition.name,
-                s.rate_error_hz.0,
-                s.rate_error_hz.1,
-                100.0 * s.extent_error.0,
-                100.0 * s.extent_error.1,
-                s.presence_f1,
-                1000.0 * s.onset_error_s.0,
-                1000.0 * s.onset_error_s.1,
-                s.reconstruction_cents,
-            );
+            let delays = match mode {
+                AnalysisMode::Live => vec![0, estimate_delay_frames(mode)],
+                AnalysisMode::Studio => vec![0],
+            };
+            for delay in delays {
+                let s = score(&truth, &contour, delay);
+                let label = if delay == 0 {
+                    format!("{mode:?}")
+                } else {
+                    format!("{mode:?}, {} ms back", delay * 5)
+                };
+                println!(
+                    "| {label} | {} | {:.3} / {:.3} | {:.1} % / {:.1} % | {:.3} | {:.0} / {:.0} | {:.1e} |",
+                    condition.name,
+                    s.rate_error_hz.0,
+                    s.rate_error_hz.1,
+                    100.0 * s.extent_error.0,
+                    100.0 * s.extent_error.1,
+                    s.presence_f1,
+                    1000.0 * s.onset_error_s.0,
+                    1000.0 * s.onset_error_s.1,
+                    s.reconstruction_cents,
+                );
+            }
             if set == 0 {
                 clean_contours.push((mode, truth, contour));
             }
@@ -317,13 +332,16 @@ struct Scores {
     reconstruction_cents: f64,
 }
 
-fn score(truth: &TruthRuns, contour: &[ContourFrame]) -> Scores {
+/// Scores of `contour` against the truth `delay_frames` earlier (0: against the frame itself; a
+/// mode's stated estimate delay: against what it says it describes).
+fn score(truth: &TruthRuns, contour: &[ContourFrame], delay_frames: usize) -> Scores {
+    let at = |i: usize| &contour[(i + delay_frames).min(contour.len() - 1)];
     let mut rate_errors = Vec::new();
     let mut extent_errors = Vec::new();
     for i in truth.scored_rate_frames() {
         let (t, c) = (
             truth.truth[i].vibrato.expect("scored frames have vibrato"),
-            &contour[i],
+            at(i),
         );
         if c.pitch.voiced() {
             rate_errors.push((c.vibrato.rate_hz - t.rate_hz).abs() as f64);
@@ -333,7 +351,7 @@ fn score(truth: &TruthRuns, contour: &[ContourFrame]) -> Scores {
     }
     let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
     for (i, present) in truth.presence_frames() {
-        match (present, contour[i].vibrato.presence_probability >= 0.5) {
+        match (present, at(i).vibrato.presence_probability >= 0.5) {
             (true, true) => tp += 1,
             (false, true) => fp += 1,
             (true, false) => fn_ += 1,
@@ -358,7 +376,9 @@ fn score(truth: &TruthRuns, contour: &[ContourFrame]) -> Scores {
             &contour[search_from..end],
             start + FADE_FRAMES - search_from..end - search_from,
         );
-        let error_frames = estimate.map_or(end - start, |e| (search_from + e).abs_diff(truth_half));
+        let error_frames = estimate.map_or(end - start, |e| {
+            (search_from + e).abs_diff(truth_half + delay_frames)
+        });
         onset_errors.push(error_frames as f64 * HOP_S);
     }
     let reconstruction_cents = contour

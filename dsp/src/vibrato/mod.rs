@@ -16,8 +16,8 @@
 //!
 //! Studio mode looks [`STUDIO_LOOKAHEAD_FRAMES`] ahead (adding that to the plugin's latency) so
 //! every estimate is centred on its frame; Live mode fits the past only and adds no latency; its
-//! estimates of a change (an onset, a new rate) arrive later, by the figures `cargo xtask
-//! vibrato-eval` prints.
+//! rate and extent describe the vibrato [`LIVE_ESTIMATE_DELAY_FRAMES`] earlier, and a change (an
+//! onset, a new rate) shows later still, by the figures `cargo xtask vibrato-eval` prints.
 
 mod atoms;
 mod edit;
@@ -41,6 +41,12 @@ pub const STUDIO_LOOKAHEAD_FRAMES: usize = 20;
 /// slower reactions; Live has no look-ahead, so it needs more past to be as steady.
 const STUDIO_PAST_PERIODS: f32 = 1.5;
 const LIVE_PAST_PERIODS: f32 = 2.0;
+
+/// Live fits only the past, so what it says about the vibrato's rate and extent describes the
+/// vibrato about this long ago (50 ms): the delay at which `cargo xtask vibrato-eval` finds its
+/// errors against the truth smallest, shorter than its windows' centre of mass (75–100 ms) because
+/// the drifting-amplitude term extrapolates towards the newest frame.
+pub const LIVE_ESTIMATE_DELAY_FRAMES: usize = 10;
 
 /// Frames of past the intonation fit reads (100 ms): with the Studio look-ahead it is a
 /// triangular window of ±100 ms, whose response falls 3 dB at ≈ 3.2 Hz.
@@ -266,6 +272,17 @@ impl ContourDecomposer {
     /// Frames between a pitch frame going in and its decomposition coming out.
     pub fn lookahead_frames(&self) -> usize {
         self.lookahead_frames
+    }
+
+    /// How far back the rate, extent and presence of a frame's [`VibratoTrack`] are centred:
+    /// 0 in Studio mode, [`LIVE_ESTIMATE_DELAY_FRAMES`] in Live mode. (The vibrato component and
+    /// phase are the fit's extrapolation to the frame itself.)
+    pub fn estimate_delay_frames(&self) -> usize {
+        if self.lookahead_frames == 0 {
+            LIVE_ESTIMATE_DELAY_FRAMES
+        } else {
+            0
+        }
     }
 
     pub fn reset(&mut self) {
