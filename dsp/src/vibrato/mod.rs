@@ -61,10 +61,11 @@ const MAX_BRIDGED_GAP_FRAMES: u64 = 30;
 /// where it takes all of it.
 const FULL_WEIGHT_PRESENCE: (f32, f32) = (0.25, 0.75);
 
-/// Time constants of the smoothing of the fit across frames: Live fits at the edge of its
-/// window, where least squares is noisiest, and needs more.
-const LIVE_SMOOTHING_S: f32 = 0.04;
-const STUDIO_SMOOTHING_S: f32 = 0.02;
+/// Time constants of the smoothing of the fit across frames, (vibrato phasor, rate): Live fits at
+/// the edge of its window, where least squares is noisiest, and its rate needs more smoothing;
+/// its phasor not, as any lag there puts the vibrato component out of phase with the voice.
+const LIVE_SMOOTHING_S: (f32, f32) = (0.02, 0.06);
+const STUDIO_SMOOTHING_S: (f32, f32) = (0.02, 0.02);
 
 /// Frames over which the rate is measured as the slope of the fitted phase (50 ms). The phase
 /// progresses at the true rate even where the fit's own instantaneous-frequency estimate is
@@ -216,9 +217,10 @@ pub struct ContourDecomposer {
     presence_weights: [f32; PRESENCE_INPUTS],
     /// The window being fitted, relative to its frame's pitch; `capacity` long.
     window: Vec<f32>,
-    /// Per-frame factor of the fit's smoothing, and its state: rate, and the vibrato's phasor
+    /// Per-frame factors of the fit's smoothing (phasor, rate), and its state: rate, and the vibrato's phasor
     /// (extent·cos phase, extent·sin phase).
     smoothing: f32,
+    rate_smoothing: f32,
     rate_hz: f32,
     phasor: (f32, f32),
     /// The fit's phase, unwrapped across voiced frames, for the last `RATE_SPAN_FRAMES`
@@ -259,7 +261,8 @@ impl ContourDecomposer {
             intonation_weights: local_linear_weights(INTONATION_PAST_FRAMES, lookahead_frames),
             window: vec![0.0; capacity],
             presence_weights: presence_weights(mode),
-            smoothing: (-(HOP_S as f32) / smoothing_s).exp(),
+            smoothing: (-(HOP_S as f32) / smoothing_s.0).exp(),
+            rate_smoothing: (-(HOP_S as f32) / smoothing_s.1).exp(),
             rate_hz: 0.0,
             phasor: (0.0, 0.0),
             phase_history: [0.0; RATE_SPAN_FRAMES],
@@ -505,8 +508,9 @@ impl ContourDecomposer {
             } else {
                 fit.rate_hz
             };
+            let r = self.rate_smoothing;
+            self.rate_hz = r * self.rate_hz + (1.0 - r) * measured_rate_hz;
             let a = self.smoothing;
-            self.rate_hz = a * self.rate_hz + (1.0 - a) * measured_rate_hz;
             let (sin, cos) = (std::f32::consts::TAU * self.rate_hz * HOP_S as f32).sin_cos();
             let (pre, pim) = self.phasor;
             let turned = (pre * cos - pim * sin, pre * sin + pim * cos);
