@@ -5,8 +5,9 @@
 //!
 //! What is scored, and where (frames are 5 ms; "run" is a stretch of frames whose truth has
 //! vibrato, i.e. one note's vibrato):
-//! - rate and extent: frames of a run after its fade-in and more than 100 ms before its end
-//!   (where the note glides to the next, the truth changes faster than any estimator can follow);
+//! - rate and extent: frames of a run more than 100 ms after its fade-in ends and more than
+//!   100 ms before the run ends: the two changes in the vibrato (its extent stops growing; the
+//!   note glides to the next) get the same settling margin, about one atom's look-ahead;
 //! - presence: positives are run frames past half the fade-in and 50 ms before the end;
 //!   negatives are voiced frames without vibrato 50 ms or more from any run or voicing change;
 //! - onset: the time a run reaches half its extent (0.15 s into the fade-in) against the time
@@ -35,7 +36,7 @@ const PIECES: u64 = 10;
 const FIRST_SET: u64 = 40;
 const HOP_S: f64 = 0.005;
 const FADE_FRAMES: usize = 60;
-const RATE_END_MARGIN_FRAMES: usize = 20;
+const SETTLING_FRAMES: usize = 20;
 const PRESENCE_COLLAR_FRAMES: usize = 10;
 /// Runs shorter than this have no plateau to measure an onset against.
 const MIN_ONSET_RUN_FRAMES: usize = FADE_FRAMES + 20;
@@ -189,7 +190,7 @@ pub fn run() -> Result<()> {
             ..Default::default()
         };
         let (edited, held_s) = edit_and_decompose(&straight_contour, &added, *mode);
-        let s = score_added(&add, &held_s, &edited);
+        let s = score_added(&add, &held_s, &edited, *mode);
         println!(
             "| {mode:?} | add 5.5 Hz / 60 cents after 300 ms (straight notes; {:.2} % of their frames read as vibrato before) | {:.3} / {:.3} | {:.1} % / {:.1} % | {:.0} / {:.0} |",
             100.0 * false_presence,
@@ -284,9 +285,10 @@ impl TruthRuns {
         }
     }
 
+    /// Frames scored for rate and extent (and the edits' accuracy).
     fn scored_rate_frames(&self) -> impl Iterator<Item = usize> + '_ {
         self.runs.iter().flat_map(|&(start, end)| {
-            start + FADE_FRAMES..end.saturating_sub(RATE_END_MARGIN_FRAMES)
+            start + FADE_FRAMES + SETTLING_FRAMES..end.saturating_sub(SETTLING_FRAMES)
         })
     }
 
@@ -441,13 +443,16 @@ fn compare(
     (median_p95(&mut rate_errors), median_p95(&mut extent_errors))
 }
 
-/// The added vibrato, re-analysed, against what was asked: frames of held notes once the
-/// vibrato is at full extent (and 100 ms before the note moves on), and each note's onset.
+/// The added vibrato, re-analysed, against what was asked: frames of held notes from 100 ms after
+/// the vibrato reaches full extent to 100 ms before the note moves on, and each note's onset,
+/// read at `mode`'s stated estimate delay.
 fn score_added(
     add: &AddedVibrato,
     held_s: &[f32],
     edited: &[ContourFrame],
+    mode: AnalysisMode,
 ) -> ((f64, f64), (f64, f64), (f64, f64)) {
+    let delay = estimate_delay_frames(mode);
     let full_s = add.onset_s + ADDED_VIBRATO_FADE_IN_S;
     let half_s = add.onset_s + 0.5 * ADDED_VIBRATO_FADE_IN_S;
     let mut rate_errors = Vec::new();
@@ -464,16 +469,20 @@ fn score_added(
         while end < held_s.len() && held_s[end] > held_s[end - 1] {
             end += 1;
         }
-        let scored_end = end.saturating_sub(RATE_END_MARGIN_FRAMES);
+        let scored_end = end.saturating_sub(SETTLING_FRAMES);
         let full_from = start + ((full_s - held_s[start]) as f64 / HOP_S).ceil().max(0.0) as usize;
-        for c in edited.get(full_from..scored_end).unwrap_or(&[]) {
+        let settled = (full_from + SETTLING_FRAMES + delay).min(edited.len());
+        for c in edited
+            .get(settled..(scored_end + delay).min(edited.len()))
+            .unwrap_or(&[])
+        {
             rate_errors.push((c.vibrato.rate_hz - add.rate_hz).abs() as f64);
             extent_errors.push(
                 ((c.vibrato.extent_cents - add.extent_cents) / add.extent_cents).abs() as f64,
             );
         }
-        if full_from + RATE_END_MARGIN_FRAMES <= scored_end {
-            let wanted = start + ((half_s - held_s[start]) as f64 / HOP_S).round() as usize;
+        if full_from + SETTLING_FRAMES <= scored_end {
+            let wanted = start + delay + ((half_s - held_s[start]) as f64 / HOP_S).round() as usize;
             let found = onset_frame(&edited[start..end], full_from - start..scored_end - start);
             let error_frames = found.map_or(end - start, |f| (start + f).abs_diff(wanted));
             onset_errors.push(error_frames as f64 * HOP_S);
