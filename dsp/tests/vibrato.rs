@@ -217,6 +217,35 @@ fn the_neutral_edit_gives_back_the_contour() {
 }
 
 #[test]
+fn edits_no_control_should_produce_give_finite_targets() {
+    let contour = decompose(&held_note(1.0, Some((5.5, 50.0, 0.1))), AnalysisMode::Live);
+    let hostile = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1e9, 1e9];
+    for &x in &hostile {
+        let edit = VibratoEdit {
+            extent_ratio: x,
+            rate_hz: Some(x),
+            rate_shift_hz: x,
+            added: Some(AddedVibrato {
+                rate_hz: x,
+                extent_cents: x,
+                onset_s: x,
+            }),
+            jitter_ratio: x,
+        };
+        let mut editor = ContourEditor::new();
+        for c in &contour {
+            let target = editor.target_cents(c, &edit);
+            // Within the ranges an edit is held to: three times the vibrato and jitter, plus an
+            // added vibrato of at most 300 cents.
+            assert!(
+                target.is_finite() && (target - c.intonation_cents).abs() < 700.0,
+                "{x}: {target}"
+            );
+        }
+    }
+}
+
+#[test]
 fn edits_are_heard_back_as_asked() {
     for mode in MODES {
         let contour = decompose(&held_note(2.5, Some((5.0, 80.0, 0.1))), mode);

@@ -91,6 +91,11 @@ impl RateAtoms {
         self.max_past
     }
 
+    /// Shortest past any atom reads, frames.
+    pub fn min_past(&self) -> usize {
+        self.atoms.iter().map(|a| a.past).min().unwrap_or(0)
+    }
+
     /// Fits every atom to `window`, the contour from `max_past` frames before the fitted frame to
     /// `future` frames after it, relative to the fitted frame's value; returns the atom whose
     /// sinusoid carries the most power.

@@ -47,6 +47,48 @@ pub struct VibratoEdit {
     pub jitter_ratio: f32,
 }
 
+/// Ranges an edit is held to: the 0–300 % extent, rates singers use and a little beyond.
+const EXTENT_RATIO_RANGE: (f32, f32) = (0.0, 3.0);
+const RATE_RANGE_HZ: (f32, f32) = (2.0, 12.0);
+const JITTER_RATIO_RANGE: (f32, f32) = (0.0, 3.0);
+const MAX_ADDED_EXTENT_CENTS: f32 = 300.0;
+const MAX_ONSET_S: f32 = 10.0;
+
+impl VibratoEdit {
+    /// The edit with every value finite and in range; a value no control should produce (NaN,
+    /// ±Inf) falls back to the neutral one.
+    pub fn sanitized(&self) -> Self {
+        let neutral = Self::default();
+        let within = |x: f32, fallback: f32, (low, high): (f32, f32)| {
+            if x.is_finite() {
+                x.clamp(low, high)
+            } else {
+                fallback
+            }
+        };
+        let rate_span = RATE_RANGE_HZ.1 - RATE_RANGE_HZ.0;
+        Self {
+            extent_ratio: within(self.extent_ratio, neutral.extent_ratio, EXTENT_RATIO_RANGE),
+            rate_hz: self
+                .rate_hz
+                .filter(|r| r.is_finite())
+                .map(|r| r.clamp(RATE_RANGE_HZ.0, RATE_RANGE_HZ.1)),
+            rate_shift_hz: within(self.rate_shift_hz, 0.0, (-rate_span, rate_span)),
+            added: self
+                .added
+                .filter(|a| {
+                    a.rate_hz.is_finite() && a.extent_cents.is_finite() && a.onset_s.is_finite()
+                })
+                .map(|a| AddedVibrato {
+                    rate_hz: a.rate_hz.clamp(RATE_RANGE_HZ.0, RATE_RANGE_HZ.1),
+                    extent_cents: a.extent_cents.clamp(0.0, MAX_ADDED_EXTENT_CENTS),
+                    onset_s: a.onset_s.clamp(0.0, MAX_ONSET_S),
+                }),
+            jitter_ratio: within(self.jitter_ratio, neutral.jitter_ratio, JITTER_RATIO_RANGE),
+        }
+    }
+}
+
 impl Default for VibratoEdit {
     fn default() -> Self {
         Self {
@@ -93,7 +135,9 @@ impl ContourEditor {
     }
 
     /// The target pitch for `frame`, cents above MIDI note 0. Unvoiced frames keep their pitch.
+    /// `edit` is [sanitized](VibratoEdit::sanitized) first.
     pub fn target_cents(&mut self, frame: &ContourFrame, edit: &VibratoEdit) -> f32 {
+        let edit = edit.sanitized();
         if !frame.pitch.voiced() {
             self.reset();
             return frame.pitch_cents;
@@ -102,7 +146,8 @@ impl ContourEditor {
 
         let vibrato = &frame.vibrato;
         let presence = vibrato.presence_probability;
-        let target_rate_hz = edit.rate_hz.unwrap_or(vibrato.rate_hz) + edit.rate_shift_hz;
+        let target_rate_hz = (edit.rate_hz.unwrap_or(vibrato.rate_hz) + edit.rate_shift_hz)
+            .clamp(RATE_RANGE_HZ.0, RATE_RANGE_HZ.1);
         if presence < ABSENT_PRESENCE {
             self.phase_offset_rad = 0.0;
         } else {
@@ -121,13 +166,13 @@ impl ContourEditor {
             + weight
                 * vibrato.extent_cents
                 * ((vibrato.phase_rad + self.phase_offset_rad).sin() - vibrato.phase_rad.sin());
-        let existing = edit.extent_ratio.max(0.0) * retimed;
+        let existing = edit.extent_ratio * retimed;
 
         let added = match edit.added {
             Some(add) => (1.0 - weight) * add.extent_cents * self.advance_added(&add),
             None => 0.0,
         };
-        frame.intonation_cents + edit.jitter_ratio.max(0.0) * frame.jitter_cents + existing + added
+        frame.intonation_cents + edit.jitter_ratio * frame.jitter_cents + existing + added
     }
 
     /// Updates the held-note clock from the intonation's recent slope.

@@ -34,7 +34,7 @@ pub const VIBRATO_BAND_HZ: (f32, f32) = (3.0, 9.0);
 const RATE_STEP_HZ: f32 = 0.25;
 
 /// Studio look-ahead: 100 ms, which lets the intonation smoother be symmetric with a ≈ 3 Hz
-/// cut-off and centres every atom on its frame.
+/// cut-off and every atom see both sides of its frame.
 pub const STUDIO_LOOKAHEAD_FRAMES: usize = 20;
 
 /// Periods of its rate each atom reaches into the past. More periods mean steadier estimates and
@@ -53,8 +53,9 @@ pub const LIVE_ESTIMATE_DELAY_FRAMES: usize = 10;
 const INTONATION_PAST_FRAMES: usize = 20;
 
 /// Unvoiced gaps up to this long (150 ms: a consonant inside a phrase) are bridged by a straight
-/// line between the pitches on either side; longer gaps start a new phrase, which is extended
-/// backwards flat so that nothing from the previous phrase leaks into it.
+/// line between the pitches on either side, with the vibrato carried on over it; longer gaps
+/// start a new phrase, which is extended backwards flat so that nothing from the previous phrase
+/// leaks into it.
 const MAX_BRIDGED_GAP_FRAMES: u64 = 30;
 
 /// Presence probabilities where the vibrato component starts to take the fitted sinusoid and
@@ -98,6 +99,9 @@ const AUDIBLE_EXTENT_CENTS: (f32, f32) = (3.0, 6.0);
 pub const LIVE_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-2.208, 5.226, 0.600, -1.123, -4.884];
 pub const STUDIO_PRESENCE_WEIGHTS: [f32; PRESENCE_INPUTS] = [-1.699, 4.567, 1.065, -1.586, -4.879];
 
+/// Inputs of the presence model, the constant included.
+pub const PRESENCE_INPUTS: usize = 5;
+
 /// The presence weights `mode` uses.
 pub fn presence_weights(mode: AnalysisMode) -> [f32; PRESENCE_INPUTS] {
     match mode {
@@ -105,8 +109,6 @@ pub fn presence_weights(mode: AnalysisMode) -> [f32; PRESENCE_INPUTS] {
         AnalysisMode::Studio => STUDIO_PRESENCE_WEIGHTS,
     }
 }
-/// Inputs of the presence model, the constant included.
-pub const PRESENCE_INPUTS: usize = 5;
 
 /// What the presence probability is computed from: the best atom's fit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -217,8 +219,8 @@ pub struct ContourDecomposer {
     presence_weights: [f32; PRESENCE_INPUTS],
     /// The window being fitted, relative to its frame's pitch; `capacity` long.
     window: Vec<f32>,
-    /// Per-frame factors of the fit's smoothing (phasor, rate), and its state: rate, and the vibrato's phasor
-    /// (extent·cos phase, extent·sin phase).
+    /// Per-frame factors of the fit's smoothing (phasor, rate), and its state: the rate, and
+    /// the vibrato's phasor (extent·cos phase, extent·sin phase).
     smoothing: f32,
     rate_smoothing: f32,
     rate_hz: f32,
@@ -232,6 +234,10 @@ pub struct ContourDecomposer {
 }
 
 impl ContourDecomposer {
+    /// # Panics
+    ///
+    /// Only if the constants above are changed so that an atom reaches less far back than the
+    /// intonation fit; no input can make it panic.
     pub fn new(mode: AnalysisMode) -> Self {
         let (past_periods, lookahead_frames, smoothing_s) = match mode {
             AnalysisMode::Live => (LIVE_PAST_PERIODS, 0, LIVE_SMOOTHING_S),
@@ -246,6 +252,11 @@ impl ContourDecomposer {
             .map(|k| VIBRATO_BAND_HZ.0 + RATE_STEP_HZ * k as f32)
             .collect();
         let atoms = RateAtoms::new(&rates, past_periods, lookahead_frames);
+        // The intonation fit subtracts the chosen atom's sinusoid over its own window.
+        assert!(
+            atoms.min_past() >= INTONATION_PAST_FRAMES,
+            "atoms too short for the intonation fit"
+        );
         let capacity = atoms.max_past() + lookahead_frames + 1;
         Self {
             atoms,
@@ -471,10 +482,10 @@ impl ContourDecomposer {
         let period = (1.0 / (rate_hz.clamp(low, high) * HOP_S as f32)).round() as usize;
         let ahead = (period / 2).min(self.lookahead_frames);
         let end = self.atoms.max_past() + ahead;
-        let span = &self.window[end - period..=end];
+        let span = &self.window[end.saturating_sub(period)..=end];
         let movement: f32 = span.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
         if movement > 0.0 {
-            (span[period] - span[0]).abs() / movement
+            (span[span.len() - 1] - span[0]).abs() / movement
         } else {
             0.0
         }
