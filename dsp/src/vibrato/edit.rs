@@ -146,8 +146,13 @@ impl ContourEditor {
 
         let vibrato = &frame.vibrato;
         let presence = vibrato.presence_probability;
-        let target_rate_hz = (edit.rate_hz.unwrap_or(vibrato.rate_hz) + edit.rate_shift_hz)
-            .clamp(RATE_RANGE_HZ.0, RATE_RANGE_HZ.1);
+        let rate_edited = edit.rate_hz.is_some() || edit.rate_shift_hz != 0.0;
+        let target_rate_hz = if rate_edited {
+            (edit.rate_hz.unwrap_or(vibrato.rate_hz) + edit.rate_shift_hz)
+                .clamp(RATE_RANGE_HZ.0, RATE_RANGE_HZ.1)
+        } else {
+            vibrato.rate_hz
+        };
         if presence < ABSENT_PRESENCE {
             self.phase_offset_rad = 0.0;
         } else {
