@@ -201,17 +201,31 @@ fn edit_and_reanalyse(
     decompose_frames(&frames, mode)
 }
 
+/// The demo phrase analysed from audio: glides, breaths, straight notes and vibrato.
+fn demo_contour(mode: AnalysisMode) -> (synth::VoiceRender, Vec<ContourFrame>) {
+    let voice = synth::render(&synth::demo_phrase(), 48_000, 1);
+    let mut tracker = PitchTracker::new(48_000.0, mode);
+    let mut frames = Vec::new();
+    for block in voice.samples.chunks(512) {
+        tracker.process(block, |f| frames.push(*f));
+    }
+    let contour = decompose_frames(&frames, mode);
+    (voice, contour)
+}
+
 #[test]
 fn the_neutral_edit_gives_back_the_contour() {
     for mode in MODES {
-        let contour = decompose(&held_note(2.0, Some((5.5, 50.0, 0.4))), mode);
-        let mut editor = ContourEditor::new();
-        for c in &contour {
-            let target = editor.target_cents(c, &VibratoEdit::default());
-            assert!(
-                (target - c.pitch_cents).abs() < 0.01,
-                "{mode:?}: {target} vs {c:?}"
-            );
+        let synthetic = decompose(&held_note(2.0, Some((5.5, 50.0, 0.4))), mode);
+        for contour in [synthetic, demo_contour(mode).1] {
+            let mut editor = ContourEditor::new();
+            for c in &contour {
+                let target = editor.target_cents(c, &VibratoEdit::default());
+                assert!(
+                    (target - c.pitch_cents).abs() < 0.01,
+                    "{mode:?}: {target} vs {c:?}"
+                );
+            }
         }
     }
 }
@@ -345,14 +359,8 @@ fn vibrato_is_added_to_held_notes_after_the_onset() {
 
 #[test]
 fn the_demo_phrase_vibrato_is_found_from_audio() {
-    let voice = synth::render(&synth::demo_phrase(), 48_000, 1);
     for mode in MODES {
-        let mut tracker = PitchTracker::new(48_000.0, mode);
-        let mut frames = Vec::new();
-        for block in voice.samples.chunks(512) {
-            tracker.process(block, |f| frames.push(*f));
-        }
-        let contour = decompose_frames(&frames, mode);
+        let (voice, contour) = demo_contour(mode);
         let mut checked = 0;
         for (i, (c, truth)) in contour.iter().zip(&voice.frames).enumerate() {
             // Full vibrato, 100 ms or more before the note ends.
