@@ -76,6 +76,9 @@ impl Noise {
     }
 }
 
+/// A test signal: sample value by sample index.
+type SampleAt = fn(usize) -> f32;
+
 #[test]
 fn the_guard_counts_an_injected_allocation() {
     let count = allocations_during(|| {
@@ -191,7 +194,7 @@ fn output_does_not_depend_on_the_block_size() {
 
 #[test]
 fn hostile_input_gives_finite_bounded_output_and_recovers_within_100_ms() {
-    let hostile: [(&str, fn(usize) -> f32); 8] = [
+    let hostile: [(&str, SampleAt); 8] = [
         ("NaN", |_| f32::NAN),
         ("+Inf", |_| f32::INFINITY),
         ("-Inf", |_| f32::NEG_INFINITY),

@@ -85,6 +85,9 @@ fn score(truth: &[FrameTruth], frames: &[PitchFrame]) -> Scores {
     }
 }
 
+/// A test signal: sample value by sample index.
+type SampleAt = fn(usize) -> f32;
+
 #[test]
 fn tracks_the_sung_demo_phrase_at_every_rate_in_both_modes() {
     for sample_rate in [22_050u32, 44_100, 48_000, 96_000, 192_000] {
@@ -139,7 +142,7 @@ fn hostile_input_reads_unvoiced_and_the_tracker_recovers_within_2_frames() {
         sample_rate,
         5,
     );
-    let hostile: [(&str, fn(usize) -> f32); 6] = [
+    let hostile: [(&str, SampleAt); 6] = [
         ("NaN", |_| f32::NAN),
         ("+Inf", |_| f32::INFINITY),
         ("denormals", |i| if i % 2 == 0 { 1e-40 } else { -1e-39 }),

@@ -315,7 +315,10 @@ fn bad_files_are_one_line_errors_with_exit_code_1() {
         1,
         "is the input",
     );
-    assert!(read_wav(&good).1.len() > 0, "and the input was not touched");
+    assert!(
+        !read_wav(&good).1.is_empty(),
+        "and the input was not touched"
+    );
 }
 
 #[test]

@@ -155,6 +155,12 @@ pub struct AffettoInstance {
     steady_time: u64,
 }
 
+impl Default for AffettoInstance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl AffettoInstance {
     /// Loads the bundle and instantiates Affetto (stereo layout, the plugin's default).
     pub fn new() -> Self {

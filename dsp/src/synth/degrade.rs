@@ -75,7 +75,7 @@ fn voiced_power(voice: &VoiceRender) -> f32 {
 }
 
 fn make_noise(kind: NoiseKind, len: usize, sample_rate_hz: u32, seed: u64) -> Vec<f32> {
-    let mut rng = Pcg32::seed_from_u64(seed ^ 0x6e01_5e);
+    let mut rng = Pcg32::seed_from_u64(seed ^ 0x006e_015e);
     match kind {
         NoiseKind::White => (0..len).map(|_| rng.random_range(-1.0..1.0)).collect(),
         NoiseKind::Pink => pink_noise(&mut rng, len),
