@@ -62,7 +62,7 @@ struct Atom {
     span_s: f32,
 }
 
-/// The bank of atoms at rates `RATE_GRID_HZ`.
+/// The bank of atoms, one per candidate rate.
 pub struct RateAtoms {
     atoms: Vec<Atom>,
     /// Longest past any atom reads, frames.
@@ -97,16 +97,16 @@ impl RateAtoms {
     }
 
     /// Fits every atom to `window`, the contour from `max_past` frames before the fitted frame to
-    /// `future` frames after it, relative to the fitted frame's value; returns the atom whose
-    /// sinusoid carries the most power.
+    /// `future` frames after it, relative to the fitted frame's value; returns the fit of the
+    /// atom whose sinusoid explains the largest share of it.
     pub fn best_fit(&self, window: &[f32]) -> AtomFit {
         debug_assert_eq!(window.len(), self.max_past + self.future + 1);
         let window_of = |atom: &Atom| &window[self.max_past - atom.past..];
         // The ridge: the rate whose steady sinusoid explains the most. The full model, whose
         // drifting amplitude can bend any nearby rate to fit, then refines it; if the refined
-        // rate is nearer another atom, that atom fits again.
-        // The share varies slowly across rates (a window of a few periods cannot resolve
-        // 0.25 Hz), so every other atom is tried first and then the best one's neighbours.
+        // rate is nearer another atom, that atom fits again. The share varies slowly across
+        // rates (a window of a few periods cannot resolve 0.25 Hz), so every other atom is tried
+        // first and then the best one's neighbours.
         let share_of = |index: usize| {
             let atom = &self.atoms[index];
             atom.steady_periodic_share(window_of(atom))
