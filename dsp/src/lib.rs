@@ -5,6 +5,7 @@
 
 mod dry_wet;
 mod engine;
+mod lanes;
 pub mod pitch;
 mod ramp;
 mod safety;

@@ -2,6 +2,8 @@
 //! Levinson–Durbin). Resynthesis and the voice-quality stages read formant positions and tilt
 //! from it; it is the frame's all-pole model `gain / |A(e^{jω})|`.
 
+use crate::lanes::dot;
+
 /// Predictor order: two poles per formant up to the analysis Nyquist (≈ 5 formants below
 /// 8–11 kHz) plus a few for the source and the radiation tilt.
 pub const LPC_ORDER: usize = 16;
@@ -100,26 +102,6 @@ pub fn lpc_envelope(
         gain: (error.max(0.0) / n as f32).sqrt(),
         sample_rate_hz,
     }
-}
-
-/// Σ a·b over eight independent partial sums: the compiler may not reorder one running float sum,
-/// but it does turn eight lanes into one vector register (measured with `--bench analysis`: one
-/// second of 48 kHz Live analysis went from 4.5 ms to 3.0 ms).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! offset that refines the rate between grid points. The window spans a fixed number of periods
 //! of its rate (constant Q, as a wavelet's does) and is cut at the look-ahead the mode allows.
 
+use crate::lanes::{LANES, dot};
+
 /// Basis columns: quadratic trend, then sin, cos, t·sin, t·cos at the atom's rate. The first
 /// `STEADY_TERMS` are the model with a steady sinusoid, the first `TREND_TERMS` the trend alone.
 const TERMS: usize = 7;
@@ -308,27 +310,6 @@ impl Atom {
 
 fn first_terms<const N: usize>(projections: &[f32; TERMS]) -> [f32; N] {
     std::array::from_fn(|term| projections[term])
-}
-
-/// Lanes of the dot products: independent partial sums the compiler can keep in one vector
-/// register (a single running sum would be a serial chain of additions).
-const LANES: usize = 8;
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..LANES {
-            lanes[lane] += x[lane] * y[lane];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 fn mat_vec<const N: usize>(m: &[[f32; N]; N], v: &[f32; N]) -> [f32; N] {
