@@ -1,0 +1,133 @@
+//! Affetto.clap through long and parallel life cycles in clack-host: a thousand
+//! activate/process/deactivate cycles leak no thread and no memory, and eight instances
+//! processing at once on their own threads each stay a pure delay.
+//!
+//! This file is its own test binary and its two tests take turns (a lock), so the thread and
+//! memory counts are theirs alone.
+
+use std::sync::Mutex;
+
+use affetto_host_tests::AffettoInstance;
+
+/// The two tests both count this process's threads; they must not overlap.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| tasks.count())
+}
+
+/// Resident set size, kB.
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Quiet deterministic noise with an impulse, `frames` long, per channel.
+fn test_signal(channels: usize, frames: usize, seed: u32) -> Vec<Vec<f32>> {
+    (0..channels)
+        .map(|channel| {
+            let mut state = seed
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(channel as u32 + 1);
+            let mut samples: Vec<f32> = (0..frames)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    (state as f32 / u32::MAX as f32 - 0.5) * 0.1
+                })
+                .collect();
+            samples[100 + 50 * channel] = 1.0;
+            samples
+        })
+        .collect()
+}
+
+fn assert_delayed_copy(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, context: &str) {
+    for (channel, (x, y)) in input.iter().zip(output).enumerate() {
+        assert!(
+            y[..latency].iter().all(|&v| v == 0.0),
+            "{context}: channel {channel} before the latency"
+        );
+        assert_eq!(
+            &y[latency..],
+            &x[..x.len() - latency],
+            "{context}: channel {channel}"
+        );
+    }
+}
+
+const CYCLES: usize = 1000;
+/// Memory a thousand cycles may add once the first ones have warmed the allocator up: a leak of
+/// even one engine per cycle (hundreds of kB) would exceed it many times over.
+const RSS_GROWTH_LIMIT_KB: u64 = 4096;
+
+#[test]
+fn a_thousand_activation_cycles_leak_no_thread_and_no_memory() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let modes = [
+        plugin.text_to_value(ids.mode, "Live"),
+        plugin.text_to_value(ids.mode, "Studio"),
+    ];
+    let rates_hz = [44_100.0, 48_000.0, 96_000.0];
+    let input = test_signal(2, 1024, 1);
+    let threads_before = thread_count();
+    let mut rss_after_warm_up = 0;
+    for cycle in 0..CYCLES {
+        // The mode and rate change between activations, so every cycle rebuilds the engine.
+        plugin.set_params_inactive(&[(ids.mode, modes[cycle % 2])]);
+        plugin.activate(rates_hz[cycle % 3], 256);
+        plugin.process_signal(&input, 256, &[], cycle % 2 == 0);
+        if cycle % 7 == 0 {
+            plugin.reset();
+        }
+        plugin.deactivate();
+        if cycle == 50 {
+            rss_after_warm_up = rss_kb();
+        }
+    }
+    let (threads_after, rss_after) = (thread_count(), rss_kb());
+    println!(
+        "{CYCLES} cycles: threads {threads_before} -> {threads_after}, RSS {rss_after_warm_up} kB after 50 -> {rss_after} kB"
+    );
+    assert_eq!(threads_after, threads_before, "threads before and after");
+    assert!(
+        rss_after <= rss_after_warm_up + RSS_GROWTH_LIMIT_KB,
+        "RSS grew from {rss_after_warm_up} kB to {rss_after} kB"
+    );
+}
+
+#[test]
+fn eight_instances_processing_at_once_each_stay_a_pure_delay() {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let threads_before = thread_count();
+    std::thread::scope(|scope| {
+        for instance in 0..8u32 {
+            scope.spawn(move || {
+                let mut plugin = AffettoInstance::new();
+                let sample_rate_hz = [44_100.0, 48_000.0, 96_000.0][instance as usize % 3];
+                let block = [64, 256, 512, 1024][instance as usize % 4];
+                let latency = plugin
+                    .activate(sample_rate_hz, block)
+                    .reported_latency_samples as usize;
+                // Two seconds of signal each, so the eight really overlap.
+                let input = test_signal(2, (2.0 * sample_rate_hz) as usize, instance + 10);
+                let output = plugin.process_signal(&input, block, &[], instance % 2 == 0);
+                assert_delayed_copy(&input, &output, latency, &format!("instance {instance}"));
+                plugin.deactivate();
+            });
+        }
+    });
+    assert_eq!(thread_count(), threads_before, "threads before and after");
+}
