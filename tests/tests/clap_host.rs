@@ -367,3 +367,35 @@ fn survives_deactivate_reactivate_and_reset_cycles() {
         plugin.deactivate();
     }
 }
+
+/// State saved by version 0.1.0 (mix 37.5 %, output gain −7.25 dB, bypass on, Studio mode), kept
+/// so every later version proves it still opens projects saved with this one. Written once by
+/// `AFFETTO_WRITE_STATE_FIXTURE=1 cargo test -p affetto-host-tests --test clap_host
+/// state_saved_by_0_1_0`; add a file per released state version, never rewrite an old one.
+const STATE_0_1_0: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/state-0.1.0.bin");
+
+#[test]
+fn state_saved_by_0_1_0_still_loads() {
+    let mut plugin = AffettoInstance::new();
+    let ids = plugin.param_ids();
+    let expected = [
+        (ids.mix, plugin.text_to_value(ids.mix, "37.5")),
+        (
+            ids.output_gain,
+            plugin.text_to_value(ids.output_gain, "-7.25"),
+        ),
+        (ids.bypass, 1.0),
+        (ids.mode, plugin.text_to_value(ids.mode, "Studio")),
+    ];
+    if std::env::var_os("AFFETTO_WRITE_STATE_FIXTURE").is_some() {
+        plugin.set_params_inactive(&expected);
+        std::fs::write(STATE_0_1_0, plugin.save_state()).expect("fixture written");
+        return;
+    }
+    let saved = std::fs::read(STATE_0_1_0).expect("the 0.1.0 state fixture is in the repository");
+    let mut restored = AffettoInstance::new();
+    assert!(restored.load_state(&saved), "0.1.0 state loads");
+    for (id, value) in expected {
+        assert_eq!(restored.param_value(id), value, "parameter {id:?}");
+    }
+}
