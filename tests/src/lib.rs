@@ -6,6 +6,8 @@
 
 mod bundle;
 mod host;
+mod signals;
 
 pub use bundle::plugin_bundle;
 pub use host::{Activation, AffettoInstance, ParamIds};
+pub use signals::{assert_pure_delay, impulse_over_noise};

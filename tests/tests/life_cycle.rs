@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-use affetto_host_tests::AffettoInstance;
+use affetto_host_tests::{AffettoInstance, assert_pure_delay, impulse_over_noise};
 
 /// The two tests both count this process's threads; they must not overlap.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -27,41 +27,6 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Quiet deterministic noise with an impulse, `frames` long, per channel.
-fn test_signal(channels: usize, frames: usize, seed: u32) -> Vec<Vec<f32>> {
-    (0..channels)
-        .map(|channel| {
-            let mut state = seed
-                .wrapping_mul(2_654_435_761)
-                .wrapping_add(channel as u32 + 1);
-            let mut samples: Vec<f32> = (0..frames)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
-                    (state as f32 / u32::MAX as f32 - 0.5) * 0.1
-                })
-                .collect();
-            samples[100 + 50 * channel] = 1.0;
-            samples
-        })
-        .collect()
-}
-
-fn assert_delayed_copy(input: &[Vec<f32>], output: &[Vec<f32>], latency: usize, context: &str) {
-    for (channel, (x, y)) in input.iter().zip(output).enumerate() {
-        assert!(
-            y[..latency].iter().all(|&v| v == 0.0),
-            "{context}: channel {channel} before the latency"
-        );
-        assert_eq!(
-            &y[latency..],
-            &x[..x.len() - latency],
-            "{context}: channel {channel}"
-        );
-    }
-}
-
 const CYCLES: usize = 1000;
 /// Memory a thousand cycles may add once the first ones have warmed the allocator up: a leak of
 /// even one engine per cycle (hundreds of kB) would exceed it many times over.
@@ -79,7 +44,7 @@ fn a_thousand_activation_cycles_leak_no_thread_and_no_memory() {
         plugin.text_to_value(ids.mode, "Studio"),
     ];
     let rates_hz = [44_100.0, 48_000.0, 96_000.0];
-    let input = test_signal(2, 1024, 1);
+    let input = impulse_over_noise(2, 1024, 1);
     let threads_before = thread_count();
     let mut rss_after_warm_up = 0;
     for cycle in 0..CYCLES {
@@ -122,9 +87,9 @@ fn eight_instances_processing_at_once_each_stay_a_pure_delay() {
                     .activate(sample_rate_hz, block)
                     .reported_latency_samples as usize;
                 // Two seconds of signal each, so the eight really overlap.
-                let input = test_signal(2, (2.0 * sample_rate_hz) as usize, instance + 10);
+                let input = impulse_over_noise(2, (2.0 * sample_rate_hz) as usize, instance + 10);
                 let output = plugin.process_signal(&input, block, &[], instance % 2 == 0);
-                assert_delayed_copy(&input, &output, latency, &format!("instance {instance}"));
+                assert_pure_delay(&input, &output, latency, &format!("instance {instance}"));
                 plugin.deactivate();
             });
         }
