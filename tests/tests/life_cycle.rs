@@ -2,15 +2,10 @@
 //! activate/process/deactivate cycles leak no thread and no memory, and eight instances
 //! processing at once on their own threads each stay a pure delay.
 //!
-//! This file is its own test binary and its two tests take turns (a lock), so the thread and
-//! memory counts are theirs alone.
-
-use std::sync::Mutex;
+//! This file is its own test binary with one test (the two checks run one after the other), so
+//! no other test's thread comes or goes while threads are counted.
 
 use affetto_host_tests::{AffettoInstance, assert_pure_delay, impulse_over_noise};
-
-/// The two tests both count this process's threads; they must not overlap.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |tasks| tasks.count())
@@ -33,10 +28,12 @@ const CYCLES: usize = 1000;
 const RSS_GROWTH_LIMIT_KB: u64 = 4096;
 
 #[test]
+fn long_and_parallel_life_cycles_leak_nothing_and_stay_exact() {
+    a_thousand_activation_cycles_leak_no_thread_and_no_memory();
+    eight_instances_processing_at_once_each_stay_a_pure_delay();
+}
+
 fn a_thousand_activation_cycles_leak_no_thread_and_no_memory() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut plugin = AffettoInstance::new();
     let ids = plugin.param_ids();
     let modes = [
@@ -64,18 +61,17 @@ fn a_thousand_activation_cycles_leak_no_thread_and_no_memory() {
     println!(
         "{CYCLES} cycles: threads {threads_before} -> {threads_after}, RSS {rss_after_warm_up} kB after 50 -> {rss_after} kB"
     );
-    assert_eq!(threads_after, threads_before, "threads before and after");
+    assert!(
+        threads_settle_to(threads_before),
+        "threads before {threads_before}, after {threads_after}"
+    );
     assert!(
         rss_after <= rss_after_warm_up + RSS_GROWTH_LIMIT_KB,
         "RSS grew from {rss_after_warm_up} kB to {rss_after} kB"
     );
 }
 
-#[test]
 fn eight_instances_processing_at_once_each_stay_a_pure_delay() {
-    let _alone = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let threads_before = thread_count();
     std::thread::scope(|scope| {
         for instance in 0..8u32 {
@@ -94,5 +90,22 @@ fn eight_instances_processing_at_once_each_stay_a_pure_delay() {
             });
         }
     });
-    assert_eq!(thread_count(), threads_before, "threads before and after");
+    assert!(
+        threads_settle_to(threads_before),
+        "threads before {threads_before}, after {}",
+        thread_count()
+    );
+}
+
+/// Whether the thread count comes back to `count` within a second: a thread that has been
+/// joined, or a helper thread told to stop when its instance was dropped, can stay listed for a
+/// moment; a leaked one stays for good.
+fn threads_settle_to(count: usize) -> bool {
+    (0..100).any(|_| {
+        if thread_count() == count {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        false
+    })
 }
