@@ -22,15 +22,18 @@ use analyze::AnalyzeJob;
 use param_args::ParamArgs;
 use render::RenderJob;
 
+/// The WAV file both subcommands read.
+fn input_wav_arg() -> Arg {
+    Arg::new("input")
+        .value_name("IN.wav")
+        .required(true)
+        .value_parser(value_parser!(PathBuf))
+}
+
 fn command(params: &ParamArgs) -> Command {
     let render = Command::new("render")
         .about("Render a WAV file through Affetto")
-        .arg(
-            Arg::new("input")
-                .value_name("IN.wav")
-                .required(true)
-                .value_parser(value_parser!(PathBuf)),
-        )
+        .arg(input_wav_arg())
         .arg(
             Arg::new("output")
                 .value_name("OUT.wav")
@@ -63,12 +66,7 @@ fn command(params: &ParamArgs) -> Command {
         .args(params.args());
     let analyze = Command::new("analyze")
         .about("Print Affetto's pitch analysis of a WAV file: one CSV row per 5 ms frame")
-        .arg(
-            Arg::new("input")
-                .value_name("IN.wav")
-                .required(true)
-                .value_parser(value_parser!(PathBuf)),
-        )
+        .arg(input_wav_arg())
         .arg(
             Arg::new("mode")
                 .long("mode")
