@@ -85,15 +85,6 @@ impl DryWetMixer {
         }
     }
 
-    /// The aligned input of the last captured block: the wet chain's input until resynthesis
-    /// replaces it.
-    pub fn copy_dry_into(&self, channels: &mut [&mut [f32]]) {
-        for (channel, dry) in channels.iter_mut().zip(&self.dry) {
-            let n = channel.len();
-            channel.copy_from_slice(&dry[..n]);
-        }
-    }
-
     /// Replaces the wet signal in `channels` with the finished output.
     pub fn mix_into(&self, channels: &mut [&mut [f32]], curves: &MixCurves) {
         for (wet, dry) in channels.iter_mut().zip(&self.dry) {

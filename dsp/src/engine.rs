@@ -4,6 +4,7 @@ use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
+use crate::resynth::{ResynthCurves, Resynthesizer};
 use crate::safety::{clamp_output, sanitize_input};
 use crate::vibrato::{ContourDecomposer, ContourFrame};
 
@@ -22,6 +23,23 @@ const SAMPLE_RATE_RANGE_HZ: (f32, f32) = (8_000.0, 768_000.0);
 const MIX_RAMP_S: f32 = 0.020;
 const GAIN_RAMP_S: f32 = 0.020;
 const BYPASS_RAMP_S: f32 = 0.010;
+/// Pitch and formant glides: fast enough to follow a melody, slow enough that a jump in the
+/// automation is heard as a very short portamento rather than a step.
+const SHIFT_RAMP_S: f32 = 0.030;
+
+/// Ranges of the shift controls, in semitones.
+pub const PITCH_SHIFT_RANGE_ST: (f32, f32) = (-24.0, 24.0);
+pub const FORMANT_SHIFT_RANGE_ST: (f32, f32) = (-12.0, 12.0);
+/// Range of the vowel-duration ratio.
+pub const VOWEL_STRETCH_RANGE: (f32, f32) = (0.5, 2.0);
+
+/// Studio mode's whole delay budget: the analysis latency plus the room vowels may be lengthened
+/// into stays below it (the design's 250 ms, with a margin).
+const STUDIO_DELAY_BUDGET_S: f64 = 0.245;
+/// How far ahead of the nominal delay Studio timing may cut grains (shortening a pause before a
+/// vowel to give it room): within the decomposer's 100 ms look-ahead, which is how far the
+/// tracker's frames run ahead of the output, less the longest grain's reach (≈ 20 ms).
+const STUDIO_TIMING_AHEAD_S: f64 = 0.060;
 
 /// What the user controls, as targets: the engine glides to them without clicks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +50,13 @@ pub struct Controls {
     pub output_gain_db: f32,
     /// When set, the output is the latency-aligned input and nothing else.
     pub bypass: bool,
+    /// Transposition of the voice, semitones (fractional), formants kept in place.
+    pub pitch_shift_st: f32,
+    /// Shift of the formants alone, semitones: up sounds smaller/younger, down larger/darker.
+    pub formant_shift_st: f32,
+    /// Vowel durations relative to the input (> 1 longer), within the Studio delay budget;
+    /// Live mode keeps timing fixed.
+    pub vowel_stretch: f32,
 }
 
 impl Default for Controls {
@@ -40,6 +65,9 @@ impl Default for Controls {
             mix_fraction: 1.0,
             output_gain_db: 0.0,
             bypass: false,
+            pitch_shift_st: 0.0,
+            formant_shift_st: 0.0,
+            vowel_stretch: 1.0,
         }
     }
 }
@@ -54,6 +82,12 @@ impl Controls {
             output_gain_db: finite_or(self.output_gain_db, default.output_gain_db)
                 .clamp(-60.0, 30.0),
             bypass: self.bypass,
+            pitch_shift_st: finite_or(self.pitch_shift_st, 0.0)
+                .clamp(PITCH_SHIFT_RANGE_ST.0, PITCH_SHIFT_RANGE_ST.1),
+            formant_shift_st: finite_or(self.formant_shift_st, 0.0)
+                .clamp(FORMANT_SHIFT_RANGE_ST.0, FORMANT_SHIFT_RANGE_ST.1),
+            vowel_stretch: finite_or(self.vowel_stretch, 1.0)
+                .clamp(VOWEL_STRETCH_RANGE.0, VOWEL_STRETCH_RANGE.1),
         }
     }
 }
@@ -79,6 +113,8 @@ pub struct Engine {
     mono: Vec<f32>,
     /// The most recent decomposed frame.
     latest_frame: Option<ContourFrame>,
+    /// Renders the voice at the analysis latency, shifted as asked.
+    resynth: Resynthesizer,
     /// Input aligned to the analysis (the latency the host compensates), and the final mix.
     dry_wet: DryWetMixer,
     mix_fraction: LinearRamp,
@@ -86,10 +122,16 @@ pub struct Engine {
     output_gain: LinearRamp,
     /// 0 = engaged, 1 = bypassed; a crossfade between the two, never a hard switch.
     bypass_fraction: LinearRamp,
+    pitch_shift_st: LinearRamp,
+    formant_shift_st: LinearRamp,
+    vowel_stretch: LinearRamp,
     /// Per-sample curves of the three ramps for the current chunk, `max_block_samples` long.
     mix_curve: Vec<f32>,
     gain_curve: Vec<f32>,
     bypass_curve: Vec<f32>,
+    pitch_shift_curve: Vec<f32>,
+    formant_shift_curve: Vec<f32>,
+    vowel_stretch_curve: Vec<f32>,
 }
 
 impl Engine {
@@ -106,13 +148,20 @@ impl Engine {
             decomposer: ContourDecomposer::new(AnalysisMode::Live),
             mono: Vec::new(),
             latest_frame: None,
+            resynth: Resynthesizer::new(1, 48_000.0, 0, (0, 0)),
             dry_wet: DryWetMixer::new(0, 0, 0),
             mix_fraction: LinearRamp::new(defaults.mix_fraction),
             output_gain: LinearRamp::new(db_to_gain(defaults.output_gain_db)),
             bypass_fraction: LinearRamp::new(0.0),
+            pitch_shift_st: LinearRamp::new(defaults.pitch_shift_st),
+            formant_shift_st: LinearRamp::new(defaults.formant_shift_st),
+            vowel_stretch: LinearRamp::new(defaults.vowel_stretch),
             mix_curve: Vec::new(),
             gain_curve: Vec::new(),
             bypass_curve: Vec::new(),
+            pitch_shift_curve: Vec::new(),
+            formant_shift_curve: Vec::new(),
+            vowel_stretch_curve: Vec::new(),
         };
         engine.prepare(48_000.0, 1024, AnalysisMode::Live);
         engine
@@ -138,15 +187,42 @@ impl Engine {
         );
         self.mono = vec![0.0; self.max_block_samples];
         self.latest_frame = None;
+        let latency = self.analysis_latency_samples();
+        let timing_room_samples = match mode {
+            AnalysisMode::Live => (0, 0),
+            AnalysisMode::Studio => {
+                let rate = self.sample_rate_hz as f64;
+                let budget = (STUDIO_DELAY_BUDGET_S * rate) as usize;
+                (
+                    (STUDIO_TIMING_AHEAD_S * rate) as usize,
+                    budget.saturating_sub(latency),
+                )
+            }
+        };
+        self.resynth = Resynthesizer::new(
+            self.channels,
+            self.sample_rate_hz,
+            latency,
+            timing_room_samples,
+        );
         self.mix_fraction
             .set_ramp_time(MIX_RAMP_S, self.sample_rate_hz);
         self.output_gain
             .set_ramp_time(GAIN_RAMP_S, self.sample_rate_hz);
         self.bypass_fraction
             .set_ramp_time(BYPASS_RAMP_S, self.sample_rate_hz);
+        self.pitch_shift_st
+            .set_ramp_time(SHIFT_RAMP_S, self.sample_rate_hz);
+        self.formant_shift_st
+            .set_ramp_time(SHIFT_RAMP_S, self.sample_rate_hz);
+        self.vowel_stretch
+            .set_ramp_time(SHIFT_RAMP_S, self.sample_rate_hz);
         self.mix_curve = vec![0.0; self.max_block_samples];
         self.gain_curve = vec![0.0; self.max_block_samples];
         self.bypass_curve = vec![0.0; self.max_block_samples];
+        self.pitch_shift_curve = vec![0.0; self.max_block_samples];
+        self.formant_shift_curve = vec![0.0; self.max_block_samples];
+        self.vowel_stretch_curve = vec![0.0; self.max_block_samples];
     }
 
     /// Forgets all signal history and jumps (without ramps) to `controls`, as after a transport
@@ -156,12 +232,16 @@ impl Engine {
         self.dry_wet.reset();
         self.tracker.reset();
         self.decomposer.reset();
+        self.resynth.reset();
         self.latest_frame = None;
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain
             .snap_to(db_to_gain(controls.output_gain_db));
         self.bypass_fraction
             .snap_to(if controls.bypass { 1.0 } else { 0.0 });
+        self.pitch_shift_st.snap_to(controls.pitch_shift_st);
+        self.formant_shift_st.snap_to(controls.formant_shift_st);
+        self.vowel_stretch.snap_to(controls.vowel_stretch);
     }
 
     /// Delay from input to output in samples, to be reported to the host: the current mode's
@@ -175,6 +255,12 @@ impl Engine {
     fn analysis_latency_samples(&self) -> usize {
         let lookahead_s = self.decomposer.lookahead_frames() as f64 * HOP_S;
         self.tracker.latency_samples() + (lookahead_s * self.sample_rate_hz as f64).ceil() as usize
+    }
+
+    /// How far the output currently runs behind (> 0) or ahead of the reported latency because
+    /// vowels were lengthened or shortened (Studio mode; always 0 in Live mode), in samples.
+    pub fn timing_offset_samples(&self) -> f64 {
+        self.resynth.timing_offset_samples()
     }
 
     /// The most recent decomposed analysis frame (F0, voicing, energy, intonation, vibrato,
@@ -194,6 +280,9 @@ impl Engine {
             .set_target(db_to_gain(controls.output_gain_db));
         self.bypass_fraction
             .set_target(if controls.bypass { 1.0 } else { 0.0 });
+        self.pitch_shift_st.set_target(controls.pitch_shift_st);
+        self.formant_shift_st.set_target(controls.formant_shift_st);
+        self.vowel_stretch.set_target(controls.vowel_stretch);
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);
@@ -230,17 +319,29 @@ impl Engine {
         }
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
-        let (decomposer, latest) = (&mut self.decomposer, &mut self.latest_frame);
+        let (decomposer, latest, resynth) = (
+            &mut self.decomposer,
+            &mut self.latest_frame,
+            &mut self.resynth,
+        );
         self.tracker.process(mono, |frame| {
+            resynth.push_frame(frame);
             if let Some(decomposed) = decomposer.push(frame) {
                 *latest = Some(decomposed);
             }
         });
 
         self.dry_wet.capture_dry(channels);
-        // The wet chain starts from the input aligned with its analysis; resynthesis will replace
-        // this copy with the transformed voice.
-        self.dry_wet.copy_dry_into(channels);
+        self.pitch_shift_st.fill(&mut self.pitch_shift_curve[..n]);
+        self.formant_shift_st
+            .fill(&mut self.formant_shift_curve[..n]);
+        self.vowel_stretch.fill(&mut self.vowel_stretch_curve[..n]);
+        let shifts = ResynthCurves {
+            pitch_shift_st: &self.pitch_shift_curve[..n],
+            formant_shift_st: &self.formant_shift_curve[..n],
+            vowel_stretch: &self.vowel_stretch_curve[..n],
+        };
+        self.resynth.process(channels, &self.mono[..n], &shifts);
 
         self.mix_fraction.fill(&mut self.mix_curve[..n]);
         self.output_gain.fill(&mut self.gain_curve[..n]);

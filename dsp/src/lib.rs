@@ -8,11 +8,15 @@ mod engine;
 mod lanes;
 pub mod pitch;
 mod ramp;
+pub mod resynth;
 mod safety;
 pub mod synth;
 pub mod vibrato;
 
-pub use engine::{Controls, Engine, MAX_BLOCK_SAMPLES_LIMIT, MAX_CHANNELS};
+pub use engine::{
+    Controls, Engine, FORMANT_SHIFT_RANGE_ST, MAX_BLOCK_SAMPLES_LIMIT, MAX_CHANNELS,
+    PITCH_SHIFT_RANGE_ST, VOWEL_STRETCH_RANGE,
+};
 pub use pitch::{AnalysisMode, PitchFrame};
 pub use safety::{INPUT_CEILING, OUTPUT_CEILING};
 

@@ -72,6 +72,9 @@ impl Noise {
             mix_fraction: self.next_unit(),
             output_gain_db: self.next_unit() * 48.0 - 24.0,
             bypass: self.next_unit() < 0.2,
+            pitch_shift_st: self.next_unit() * 48.0 - 24.0,
+            formant_shift_st: self.next_unit() * 24.0 - 12.0,
+            vowel_stretch: 0.5 + 1.5 * self.next_unit(),
         }
     }
 }

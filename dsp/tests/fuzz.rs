@@ -54,7 +54,16 @@ fn random_controls(rng: &mut impl Rng) -> Controls {
         mix_fraction: rng.random_range(0.0..=1.0),
         output_gain_db: rng.random_range(-60.0..=30.0),
         bypass: rng.random_bool(0.2),
+        pitch_shift_st: rng.random_range(-24.0..=24.0),
+        formant_shift_st: rng.random_range(-12.0..=12.0),
+        vowel_stretch: rng.random_range(0.5..=2.0),
     };
+    if rng.random_bool(0.02) {
+        controls.pitch_shift_st = [f32::NAN, -1e9, 1e9][rng.random_range(0..3)];
+    }
+    if rng.random_bool(0.02) {
+        controls.vowel_stretch = [f32::NAN, 0.0, -1.0, 1e9][rng.random_range(0..4)];
+    }
     if rng.random_bool(0.02) {
         controls.mix_fraction = [f32::NAN, -3.0, 7.0][rng.random_range(0..3)];
     }
@@ -159,6 +168,26 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
                 blocks += 1;
                 samples += n as u64;
             }
+        }
+
+        // Lengthened or shortened vowels leave the output off its nominal delay; neutral controls
+        // bring it back in the next unvoiced stretch at the catch-up rate (1.5×, so three times
+        // the offset), within 0.4 s for the largest Studio offset.
+        let unwind_limit = (0.4 * sample_rate_hz) as usize;
+        let mut unwound = 0;
+        while engine.timing_offset_samples() != 0.0 {
+            assert!(
+                unwound < unwind_limit,
+                "{context}: timing offset not unwound"
+            );
+            let mut left: Vec<f32> = (0..256).map(|_| rng.random_range(-0.5..0.5)).collect();
+            let mut right = left.clone();
+            if channels == 1 {
+                engine.process(&mut [&mut left], &Controls::default());
+            } else {
+                engine.process(&mut [&mut left, &mut right], &Controls::default());
+            }
+            unwound += 256;
         }
 
         // Clean input and neutral controls: from 100 ms of clean input on, the output is the

@@ -17,13 +17,16 @@ const SAMPLE_RATE_HZ: u32 = 48_000;
 const BLOCK: usize = 64;
 const DEFAULT_SOAK_S: f64 = 30.0;
 
-/// Controls at time `t_s`: mix and gain swept by slow sines at unrelated rates, bypass on for a
-/// quarter of every 7 s.
+/// Controls at time `t_s`: every continuous control swept by a slow sine at a rate unrelated to
+/// the others, bypass on for a quarter of every 7 s.
 fn automation(t_s: f64) -> Controls {
     Controls {
         mix_fraction: (0.5 + 0.5 * (t_s * 0.37).sin()) as f32,
         output_gain_db: (-12.0 + 10.0 * (t_s * 0.23).sin()) as f32,
         bypass: t_s % 7.0 > 5.25,
+        pitch_shift_st: (24.0 * (t_s * 0.19).sin()) as f32,
+        formant_shift_st: (12.0 * (t_s * 0.29).sin()) as f32,
+        vowel_stretch: (1.0 + 0.5 * (t_s * 0.13).sin()) as f32,
     }
 }
 

@@ -1,0 +1,302 @@
+//! Pitch marks: one position per glottal period of the input, placed as the input streams in.
+//!
+//! TD-PSOLA cuts one grain per mark and moves the grains to the target period, so the marks must
+//! sit at the same point of every cycle (else the moved grains carry the misplacement as jitter)
+//! and, for downward shifts, near the cycle's main excitation: a two-period grain centred between
+//! two excitations carries both at half weight, and spreading such grains apart puts the
+//! original period back into the output.
+
+use super::history::SignalHistory;
+
+/// Spacing of marks (and grains) in unvoiced stretches: short enough that a fricative's
+/// envelope is followed, long enough to cost little.
+pub const UNVOICED_SPACING_S: f64 = 0.004;
+
+/// A mark is searched within this share of a period around where the previous mark and the
+/// period predict it: wide enough to follow vibrato and tracker error (a 20 % window allows
+/// ±3 semitones of error), narrow enough that a formant peak of the neighbouring cycle is not
+/// taken instead.
+const SEARCH_SHARE: f64 = 0.2;
+
+/// Marks kept: enough for the grains around the output point at the highest pitch (1 kHz)
+/// across the longest look-ahead the marks run ahead.
+const MARK_CAPACITY: usize = 256;
+
+/// The F0 the tracker decided per 5 ms frame, as the marks and the grains need it.
+pub struct F0Track {
+    /// `f0_hz` of frame `k` at `k % len`; 0 = unvoiced.
+    f0_hz: Vec<f32>,
+    /// Newest frame pushed, if any since the reset.
+    latest: Option<u64>,
+    hop_samples: f64,
+    sample_rate_hz: f64,
+}
+
+impl F0Track {
+    /// Keeps `frames` frames; must cover the span from the output point to the newest decided
+    /// frame (the Studio look-ahead) plus a margin. Allocates.
+    pub fn new(frames: usize, hop_samples: f64, sample_rate_hz: f64) -> Self {
+        Self {
+            f0_hz: vec![0.0; frames.max(1)],
+            latest: None,
+            hop_samples,
+            sample_rate_hz,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.f0_hz.fill(0.0);
+        self.latest = None;
+    }
+
+    pub fn push(&mut self, index: u64, f0_hz: f32) {
+        let len = self.f0_hz.len() as u64;
+        self.f0_hz[(index % len) as usize] = if f0_hz.is_finite() {
+            f0_hz.max(0.0)
+        } else {
+            0.0
+        };
+        self.latest = Some(index);
+    }
+
+    /// Period in samples at input `position`, or `None` if unvoiced there. F0 is interpolated
+    /// linearly between frames (a 5 ms staircase would put a vibrato's slope × 2.5 ms of error
+    /// into every grain) and extrapolated past the newest; frames older than the track read as
+    /// unvoiced.
+    pub fn period_at(&self, position: f64) -> Option<f64> {
+        let latest = self.latest?;
+        let frame_at = (position / self.hop_samples).max(0.0);
+        if frame_at > latest as f64 {
+            return self.extrapolated_period(frame_at, latest);
+        }
+        let before = frame_at.floor() as u64;
+        let after = (before + 1).min(latest);
+        let len = self.f0_hz.len() as u64;
+        if latest - before >= len {
+            return None;
+        }
+        let (f0_before, f0_after) = (self.f0(before), self.f0(after));
+        let t = frame_at - before as f64;
+        let nearest = if t <= 0.5 { f0_before } else { f0_after };
+        if nearest <= 0.0 {
+            return None;
+        }
+        let f0 = if f0_before > 0.0 && f0_after > 0.0 {
+            f0_before as f64 + t * (f0_after as f64 - f0_before as f64)
+        } else {
+            nearest as f64
+        };
+        Some(self.sample_rate_hz / f0)
+    }
+
+    /// Whether any decided frame after input `position` is voiced: in Studio mode the frames run
+    /// 100 ms ahead of the output, so this sees the next vowel coming.
+    pub fn voiced_after(&self, position: f64) -> bool {
+        let Some(latest) = self.latest else {
+            return false;
+        };
+        let first = ((position / self.hop_samples).max(0.0).ceil() as u64)
+            .max(latest.saturating_sub(self.f0_hz.len() as u64 - 1));
+        (first..=latest).any(|frame| self.f0(frame) > 0.0)
+    }
+
+    fn f0(&self, frame: u64) -> f32 {
+        self.f0_hz[(frame % self.f0_hz.len() as u64) as usize]
+    }
+
+    /// Beyond the newest frame (Live mode renders right at the analysis edge): the trend of the
+    /// last [`TREND_FRAMES`] voiced frames carried on, at most [`MAX_EXTRAPOLATION_CENTS`] away
+    /// from the newest value, so a vibrato is followed instead of lagged by the look-ahead.
+    fn extrapolated_period(&self, frame_at: f64, latest: u64) -> Option<f64> {
+        let newest = self.f0(latest);
+        if newest <= 0.0 {
+            return None;
+        }
+        let newest_cents = 1200.0 * (newest as f64).log2();
+        let mut cents_per_frame = 0.0;
+        if latest >= TREND_FRAMES as u64 && self.f0_hz.len() > TREND_FRAMES {
+            let oldest = self.f0(latest - TREND_FRAMES as u64);
+            if (0..TREND_FRAMES as u64).all(|k| self.f0(latest - k) > 0.0) && oldest > 0.0 {
+                cents_per_frame =
+                    (newest_cents - 1200.0 * (oldest as f64).log2()) / TREND_FRAMES as f64;
+            }
+        }
+        let ahead = (cents_per_frame * (frame_at - latest as f64))
+            .clamp(-MAX_EXTRAPOLATION_CENTS, MAX_EXTRAPOLATION_CENTS);
+        let f0 = 2f64.powf((newest_cents + ahead) / 1200.0);
+        Some(self.sample_rate_hz / f0)
+    }
+}
+
+/// Frames whose slope is carried past the newest frame: 10 ms, a sixth of a 6 Hz vibrato cycle.
+const TREND_FRAMES: usize = 2;
+
+/// Furthest the extrapolation may move away from the newest F0: about a vibrato's extent.
+const MAX_EXTRAPOLATION_CENTS: f64 = 60.0;
+
+/// One analysis mark.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PitchMark {
+    /// Absolute input position, in samples since the reset.
+    pub position: f64,
+    /// Local period in samples (the spacing a grain cut here is made for).
+    pub period_samples: f64,
+    pub voiced: bool,
+}
+
+/// Streams analysis marks ahead of the output point, as far as input and F0 allow.
+pub struct PitchMarks {
+    /// Ring of the newest [`MARK_CAPACITY`] marks; mark `i` at `i % MARK_CAPACITY`.
+    ring: Vec<PitchMark>,
+    /// Marks placed since the reset.
+    count: u64,
+    /// Sign of the cycle's main excitation in the current voiced run (+1 or −1), chosen at the
+    /// run's first mark so all its marks sit on the same kind of peak.
+    polarity: f32,
+    unvoiced_spacing_samples: f64,
+}
+
+impl PitchMarks {
+    pub fn new(sample_rate_hz: f64) -> Self {
+        Self {
+            ring: vec![
+                PitchMark {
+                    position: 0.0,
+                    period_samples: 1.0,
+                    voiced: false,
+                };
+                MARK_CAPACITY
+            ],
+            count: 0,
+            polarity: 1.0,
+            unvoiced_spacing_samples: UNVOICED_SPACING_S * sample_rate_hz,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.count = 0;
+        self.polarity = 1.0;
+    }
+
+    fn last(&self) -> Option<&PitchMark> {
+        self.count
+            .checked_sub(1)
+            .map(|i| &self.ring[(i % MARK_CAPACITY as u64) as usize])
+    }
+
+    /// Places marks until one lies beyond `position`. Marks are refined on the input where it
+    /// has arrived; a mark whose search window reaches past the newest input is placed at its
+    /// predicted position instead (never waiting), which keeps the spacing right.
+    pub fn extend_beyond(&mut self, position: f64, input: &SignalHistory, f0: &F0Track) {
+        if self.count == 0 {
+            self.append(PitchMark {
+                position: position.floor() - self.unvoiced_spacing_samples,
+                period_samples: self.unvoiced_spacing_samples,
+                voiced: false,
+            });
+        }
+        while let Some(&last) = self.last() {
+            if last.position > position {
+                break;
+            }
+            let next = self.next_mark(&last, input, f0);
+            self.append(next);
+        }
+    }
+
+    fn append(&mut self, mark: PitchMark) {
+        self.ring[(self.count % MARK_CAPACITY as u64) as usize] = mark;
+        self.count += 1;
+    }
+
+    fn next_mark(&mut self, last: &PitchMark, input: &SignalHistory, f0: &F0Track) -> PitchMark {
+        let newest = input.written() as f64 - 1.0;
+        // The period between this mark and the next, read half-way between them.
+        let Some(period) = f0
+            .period_at(last.position + 0.5 * last.period_samples)
+            .and_then(|guess| f0.period_at(last.position + 0.5 * guess))
+        else {
+            return PitchMark {
+                position: last.position + self.unvoiced_spacing_samples,
+                period_samples: self.unvoiced_spacing_samples,
+                voiced: false,
+            };
+        };
+        if !last.voiced {
+            // A voiced run starts: its first mark goes on the strongest peak of the next period,
+            // and that peak's sign is the run's polarity.
+            let (start, end) = (last.position + 1.0, last.position + period);
+            let position = if end + 1.0 <= newest {
+                let at = peak_position(start, end, |n| input.at(n).abs());
+                self.polarity = if input.interpolate(at) >= 0.0 {
+                    1.0
+                } else {
+                    -1.0
+                };
+                at
+            } else {
+                last.position + 0.5 * period
+            };
+            return PitchMark {
+                position,
+                period_samples: period,
+                voiced: true,
+            };
+        }
+        let predicted = last.position + period;
+        let reach = SEARCH_SHARE * period;
+        let position = if predicted + reach + 1.0 <= newest {
+            // Among similar peaks the one nearest the prediction wins: each sample is discounted
+            // by its distance from the prediction (by 25 % at the window's edge).
+            let polarity = self.polarity;
+            peak_position(predicted - reach, predicted + reach, |n| {
+                let distance = (n as f64 - predicted) / reach;
+                polarity * input.at(n) * (1.0 - 0.25 * distance * distance) as f32
+            })
+        } else {
+            predicted
+        };
+        PitchMark {
+            position,
+            period_samples: position - last.position,
+            voiced: true,
+        }
+    }
+
+    /// The mark nearest to `position`, if any has been placed.
+    pub fn nearest(&self, position: f64) -> Option<PitchMark> {
+        let kept = self.count.min(MARK_CAPACITY as u64);
+        (self.count - kept..self.count)
+            .map(|i| self.ring[(i % MARK_CAPACITY as u64) as usize])
+            .min_by(|a, b| {
+                (a.position - position)
+                    .abs()
+                    .total_cmp(&(b.position - position).abs())
+            })
+    }
+}
+
+/// Position of the sample in `[start, end]` that maximises `score`, refined between samples by
+/// the parabola through it and its neighbours.
+fn peak_position(start: f64, end: f64, score: impl Fn(i64) -> f32) -> f64 {
+    let (first, last) = (start.ceil() as i64, end.floor() as i64);
+    let mut best = (first, f32::NEG_INFINITY);
+    for n in first..=last {
+        let s = score(n);
+        if s > best.1 {
+            best = (n, s);
+        }
+    }
+    let n = best.0;
+    n as f64 + parabolic_vertex(score(n - 1), score(n), score(n + 1))
+}
+
+/// Offset (−0.5..0.5) of the vertex of the parabola through three equally spaced values.
+fn parabolic_vertex(left: f32, centre: f32, right: f32) -> f64 {
+    let curvature = left - 2.0 * centre + right;
+    if curvature >= -1e-12 {
+        0.0
+    } else {
+        (0.5 * (left - right) / curvature).clamp(-0.5, 0.5) as f64
+    }
+}

@@ -1,0 +1,363 @@
+//! Formant-preserving pitch resynthesis: TD-PSOLA on pitch marks from the analysis.
+//!
+//! Each glottal period of the input (between [`marks`]) is cut out as a two-period Hann grain
+//! and the grains are laid down again one *target* period apart. A grain carries the vocal
+//! tract's response to one excitation, so moving grains changes the pitch and leaves the
+//! formants where they were; reading a grain faster or slower than it was recorded moves the
+//! formants on their own (the formant shift). Unvoiced grains are put back exactly where they
+//! were cut, so consonants, breath and silence come out as they went in; the voicing decision
+//! crossfades between the grains and the untouched input, so voicing edges never switch hard.
+//!
+//! The resynthesiser renders the input delayed by the engine's analysis latency: at that point
+//! the F0 of the output sample is decided, and the input runs ahead by the same latency, which
+//! is the look-ahead the grains and the mark search need. In Studio mode an [`ElasticBuffer`]
+//! also lets grains be cut a little behind or ahead of that point, which lengthens or shortens
+//! vowels (see `elastic.rs`).
+
+mod elastic;
+mod history;
+mod marks;
+
+use elastic::ElasticBuffer;
+use history::SignalHistory;
+use marks::{F0Track, PitchMarks, UNVOICED_SPACING_S};
+
+use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
+
+/// Most grains sounding at once: +24 st (ratio 4) with the formants 12 st down (grains read at
+/// half speed, so twice as long) overlaps 2 × 4 × 2 = 16; twice that for period changes.
+const MAX_GRAINS: usize = 32;
+
+/// Crossfade between grains and untouched input at voicing edges: long enough not to click,
+/// short against a consonant.
+const VOICING_FADE_S: f32 = 0.010;
+
+/// Crossfade in and out of resynthesis when a shift starts or ends, so that a neutral setting
+/// is the untouched input, bit for bit.
+const ENGAGE_FADE_S: f32 = 0.020;
+
+/// Frames of F0 kept: the Studio look-ahead between the newest decided frame and the output
+/// point (20 frames) plus a margin for grains reaching back.
+const F0_TRACK_FRAMES: usize = 64;
+
+/// Hann window table over −1..1 (odd length, so 0 sits on an entry).
+const HANN_TABLE_LEN: usize = 1025;
+
+/// One grain being laid down.
+#[derive(Debug, Clone, Copy, Default)]
+struct Grain {
+    /// Where the grain is centred in the output, as an input position (the output is the input
+    /// delayed; this is the synthesis mark).
+    synthesis_centre: f64,
+    /// Where it was cut from (the analysis mark).
+    analysis_centre: f64,
+    /// Half the window length, in input samples.
+    half_len_samples: f64,
+    /// Input samples read per output sample: > 1 moves formants up.
+    formant_ratio: f64,
+    /// Keeps the harmonics at the level of the envelope they sample: grains overlap
+    /// `pitch ratio / formant ratio` times as densely as in the input.
+    gain: f32,
+    /// Last output position the grain reaches.
+    synthesis_end: f64,
+    /// Cut at a pitch mark (one period of a voice), not in place from an unvoiced stretch.
+    voiced: bool,
+}
+
+/// The shifts in force where a grain is cut.
+struct GrainShifts {
+    pitch_ratio: f64,
+    formant_ratio: f64,
+    vowel_stretch: f64,
+}
+
+/// What the resynthesiser is asked to do for each sample of a chunk.
+pub struct ResynthCurves<'a> {
+    /// Pitch shift in semitones per sample (read where a grain is placed).
+    pub pitch_shift_st: &'a [f32],
+    /// Formant shift in semitones per sample.
+    pub formant_shift_st: &'a [f32],
+    /// Requested vowel duration ratio per sample (> 1 longer); ignored where timing is fixed.
+    pub vowel_stretch: &'a [f32],
+}
+
+/// Streaming TD-PSOLA for one voice on up to two channels. `new` allocates; `process`, `push_frame`
+/// and `reset` never do.
+pub struct Resynthesizer {
+    /// Output delay behind the input, in samples: the analysis latency.
+    delay_samples: usize,
+    /// `[channel]`: each channel's input, grains are cut from here; sized for the delay plus
+    /// the longest grain reaching back from the output point.
+    channels: Vec<SignalHistory>,
+    /// The analysis voice (channels summed), which the marks are placed on.
+    voice: SignalHistory,
+    f0: F0Track,
+    marks: PitchMarks,
+    /// Where grains are cut relative to where they are laid: the vowel-duration time map.
+    elastic: ElasticBuffer,
+    /// Grains sounding; `grain_count` of them are live.
+    grains: [Grain; MAX_GRAINS],
+    grain_count: usize,
+    /// Synthesis position of the next grain.
+    next_grain_centre: f64,
+    /// 0 = untouched input, 1 = grains; follows voicing with [`VOICING_FADE_S`] ramps.
+    voiced_weight: f32,
+    voicing_step: f32,
+    /// 0 = bypassed (no shift asked), 1 = engaged; [`ENGAGE_FADE_S`] ramps.
+    engaged_weight: f32,
+    engage_step: f32,
+    unvoiced_spacing_samples: f64,
+    /// Valid grain periods, from the tracker's F0 range with some slack.
+    period_range_samples: (f64, f64),
+    hann: Vec<f32>,
+}
+
+impl Resynthesizer {
+    /// A resynthesiser whose output is `delay_samples` behind its input. `timing_room_samples`
+    /// = `(ahead, behind)`: how far from that point the elastic timing may cut grains (0, 0 for
+    /// fixed timing); ahead must stay within the analysis look-ahead, behind within the latency
+    /// budget. Allocates.
+    pub fn new(
+        channels: usize,
+        sample_rate_hz: f32,
+        delay_samples: usize,
+        timing_room_samples: (usize, usize),
+    ) -> Self {
+        let rate = sample_rate_hz as f64;
+        let longest_period = 1.2 * rate / MIN_F0_HZ as f64;
+        // A grain reads up to one period beside its mark, a mark is up to half a period from the
+        // synthesis point, and at half-speed formant reading a grain lasts two periods; the
+        // elastic timing may cut grains further back still.
+        let reach_back = (4.0 * longest_period) as usize + 8 + timing_room_samples.1;
+        Self {
+            delay_samples,
+            channels: (0..channels)
+                .map(|_| SignalHistory::new(delay_samples + reach_back))
+                .collect(),
+            voice: SignalHistory::new(delay_samples + reach_back),
+            f0: F0Track::new(F0_TRACK_FRAMES, HOP_S * rate, rate),
+            marks: PitchMarks::new(rate),
+            elastic: ElasticBuffer::new(timing_room_samples.0 as f64, timing_room_samples.1 as f64),
+            grains: [Grain::default(); MAX_GRAINS],
+            grain_count: 0,
+            next_grain_centre: -(delay_samples as f64),
+            voiced_weight: 0.0,
+            voicing_step: 1.0 / (VOICING_FADE_S * sample_rate_hz).max(1.0),
+            engaged_weight: 0.0,
+            engage_step: 1.0 / (ENGAGE_FADE_S * sample_rate_hz).max(1.0),
+            unvoiced_spacing_samples: UNVOICED_SPACING_S * rate,
+            period_range_samples: (0.9 * rate / MAX_F0_HZ as f64, longest_period),
+            hann: (0..HANN_TABLE_LEN)
+                .map(|i| {
+                    let s = 2.0 * i as f64 / (HANN_TABLE_LEN - 1) as f64 - 1.0;
+                    (0.5 * (1.0 + (std::f64::consts::PI * s).cos())) as f32
+                })
+                .collect(),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.channels.iter_mut().for_each(SignalHistory::reset);
+        self.voice.reset();
+        self.f0.reset();
+        self.marks.reset();
+        self.elastic.reset();
+        self.grain_count = 0;
+        self.next_grain_centre = -(self.delay_samples as f64);
+        self.voiced_weight = 0.0;
+        self.engaged_weight = 0.0;
+    }
+
+    /// Delay from input to output with timing untouched, in samples.
+    pub fn latency_samples(&self) -> usize {
+        self.delay_samples
+    }
+
+    /// How far behind (> 0) or ahead of the nominal delay the output currently is, in samples,
+    /// because vowels were lengthened or shortened.
+    pub fn timing_offset_samples(&self) -> f64 {
+        self.elastic.lag_samples()
+    }
+
+    /// Takes the tracker's decision for one frame; frames must arrive in order.
+    pub fn push_frame(&mut self, frame: &PitchFrame) {
+        self.f0.push(frame.index, frame.f0_hz);
+    }
+
+    /// Renders one chunk in place: `channels[channel][sample]` holds the input and receives the
+    /// output (the input `delay_samples` earlier, pitch- and formant-shifted); `voice` is the
+    /// chunk's analysis voice. `curves` must be as long as the chunk.
+    pub fn process(&mut self, channels: &mut [&mut [f32]], voice: &[f32], curves: &ResynthCurves) {
+        let shifting = [curves.pitch_shift_st, curves.formant_shift_st]
+            .iter()
+            .any(|curve| curve.iter().any(|st| st.abs() > 1e-4));
+        // Timing changes need grains everywhere (the untouched input is not where the grains are
+        // cut from), until the lag is back at zero.
+        let retiming = self.elastic.is_elastic()
+            && (self.elastic.lag_samples() != 0.0
+                || curves.vowel_stretch.iter().any(|r| (r - 1.0).abs() > 1e-4));
+        let engaged = shifting || retiming;
+        let channel_count = channels.len().min(self.channels.len());
+        for i in 0..voice.len() {
+            for (history, channel) in self.channels.iter_mut().zip(channels.iter()) {
+                history.push(channel[i]);
+            }
+            self.voice.push(voice[i]);
+            let output_at = self.voice.written() as f64 - 1.0 - self.delay_samples as f64;
+
+            let shifts = GrainShifts {
+                pitch_ratio: 2f64.powf(curves.pitch_shift_st[i] as f64 / 12.0),
+                formant_ratio: 2f64.powf(curves.formant_shift_st[i] as f64 / 12.0),
+                // Timing moves only once the grains are fully in: during the crossfade from the
+                // untouched input both must be cut from the same place.
+                vowel_stretch: if self.engaged_weight * self.voiced_weight == 1.0 {
+                    curves.vowel_stretch[i] as f64
+                } else {
+                    1.0
+                },
+            };
+            self.start_grains(output_at, &shifts);
+
+            let voiced = retiming
+                || self
+                    .f0
+                    .period_at(output_at - self.elastic.lag_samples())
+                    .is_some();
+            self.engaged_weight = step_towards(self.engaged_weight, engaged, self.engage_step);
+            self.voiced_weight = step_towards(self.voiced_weight, voiced, self.voicing_step);
+            let weight = self.engaged_weight * self.voiced_weight;
+
+            let dry_at = output_at as i64;
+            if weight == 0.0 {
+                for (history, channel) in self.channels.iter().zip(channels.iter_mut()) {
+                    channel[i] = history.at(dry_at);
+                }
+            } else {
+                let mut wet = [0.0f32; crate::MAX_CHANNELS];
+                self.sum_grains(output_at, &mut wet[..channel_count]);
+                for ((history, channel), wet) in
+                    self.channels.iter().zip(channels.iter_mut()).zip(wet)
+                {
+                    let dry = history.at(dry_at);
+                    channel[i] = dry + weight * (wet - dry);
+                }
+            }
+            self.retire_grains(output_at);
+        }
+    }
+
+    /// Starts every grain whose window reaches `output_at`.
+    fn start_grains(&mut self, output_at: f64, shifts: &GrainShifts) {
+        loop {
+            let centre = self.next_grain_centre;
+            let cut_at = centre - self.elastic.lag_samples();
+            let lead = match self.f0.period_at(cut_at) {
+                Some(period) => {
+                    1.25 * period.min(self.period_range_samples.1) / shifts.formant_ratio
+                }
+                None => self.unvoiced_spacing_samples,
+            };
+            if centre - lead > output_at {
+                return;
+            }
+            let (grain, spacing) = self.cut_grain(centre, cut_at, shifts);
+            if self.grain_count < MAX_GRAINS {
+                self.grains[self.grain_count] = grain;
+                self.grain_count += 1;
+            }
+            let voice_ahead = !grain.voiced && self.f0.voiced_after(cut_at);
+            self.elastic
+                .advance(spacing, grain.voiced, shifts.vowel_stretch, voice_ahead);
+            self.next_grain_centre += spacing;
+        }
+    }
+
+    /// The grain to lay at output position `centre`, cut near input position `cut_at`, and the
+    /// distance to the next one.
+    fn cut_grain(&mut self, centre: f64, cut_at: f64, shifts: &GrainShifts) -> (Grain, f64) {
+        let in_place = |half_len_samples: f64| Grain {
+            synthesis_centre: centre,
+            analysis_centre: cut_at,
+            half_len_samples,
+            formant_ratio: 1.0,
+            gain: 1.0,
+            synthesis_end: centre + half_len_samples,
+            voiced: false,
+        };
+        let unvoiced = (
+            in_place(self.unvoiced_spacing_samples),
+            self.unvoiced_spacing_samples,
+        );
+        if self.f0.period_at(cut_at).is_none() {
+            return unvoiced;
+        }
+        self.marks.extend_beyond(cut_at, &self.voice, &self.f0);
+        let Some(mark) = self.marks.nearest(cut_at).filter(|mark| mark.voiced) else {
+            return unvoiced;
+        };
+        let (shortest, longest) = self.period_range_samples;
+        let period = mark.period_samples.clamp(shortest, longest);
+        let (pitch_ratio, formant_ratio) = (shifts.pitch_ratio, shifts.formant_ratio);
+        let grain = Grain {
+            synthesis_centre: centre,
+            analysis_centre: mark.position,
+            half_len_samples: period,
+            formant_ratio,
+            gain: (formant_ratio / pitch_ratio) as f32,
+            synthesis_end: centre + period / formant_ratio,
+            voiced: true,
+        };
+        // The next grain follows one target period later: the input's period half-way there
+        // (from the F0 track, which is smoother than the spacing of two marks), over the ratio.
+        let input_period = self
+            .f0
+            .period_at(cut_at + 0.5 * period / pitch_ratio)
+            .unwrap_or(period)
+            .clamp(shortest, longest);
+        (grain, input_period / pitch_ratio)
+    }
+
+    /// Adds every live grain's contribution at `output_at` into `wet[channel]`.
+    fn sum_grains(&self, output_at: f64, wet: &mut [f32]) {
+        let table_scale = 0.5 * (HANN_TABLE_LEN - 1) as f64;
+        for grain in &self.grains[..self.grain_count] {
+            let offset = (output_at - grain.synthesis_centre) * grain.formant_ratio;
+            let s = offset / grain.half_len_samples;
+            if s.abs() >= 1.0 {
+                continue;
+            }
+            let table_at = (s + 1.0) * table_scale;
+            let index = table_at as usize;
+            let frac = (table_at - index as f64) as f32;
+            let next = self.hann[(index + 1).min(HANN_TABLE_LEN - 1)];
+            let window = self.hann[index] + frac * (next - self.hann[index]);
+            let weight = grain.gain * window;
+            let read_at = grain.analysis_centre + offset;
+            for (history, wet) in self.channels.iter().zip(wet.iter_mut()) {
+                *wet += weight * history.interpolate(read_at);
+            }
+        }
+    }
+
+    fn retire_grains(&mut self, output_at: f64) {
+        let mut i = 0;
+        while i < self.grain_count {
+            if self.grains[i].synthesis_end <= output_at {
+                self.grain_count -= 1;
+                self.grains[i] = self.grains[self.grain_count];
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// One ramp step of a 0..1 weight towards 1 (`up`) or 0.
+#[inline]
+fn step_towards(weight: f32, up: bool, step: f32) -> f32 {
+    if up {
+        (weight + step).min(1.0)
+    } else {
+        (weight - step).max(0.0)
+    }
+}
