@@ -1,6 +1,6 @@
 //! The parameters hosts see, automate and save, and their mapping to the engine's controls.
 
-use affetto_dsp::{AnalysisMode, Controls};
+use affetto_dsp::{AnalysisMode, Controls, FORMANT_SHIFT_RANGE_ST, PITCH_SHIFT_RANGE_ST};
 use nice_plug::prelude::*;
 
 /// The analysis mode as the host shows it.
@@ -34,6 +34,14 @@ pub struct AffettoParams {
     /// plugin activates, so a new value takes effect at the next activation (not automatable).
     #[id = "mode"]
     pub mode: EnumParam<Mode>,
+
+    /// Transposition with the formants kept in place, −24 … +24 semitones (fractional).
+    #[id = "pitch_shift_st"]
+    pub pitch_shift_st: FloatParam,
+
+    /// Formants moved on their own, −12 … +12 semitones.
+    #[id = "formant_shift_st"]
+    pub formant_shift_st: FloatParam,
 }
 
 impl Default for AffettoParams {
@@ -61,6 +69,26 @@ impl Default for AffettoParams {
             .with_step_size(0.01),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", Mode::Live).non_automatable(),
+            pitch_shift_st: FloatParam::new(
+                "Pitch Shift",
+                0.0,
+                FloatRange::Linear {
+                    min: PITCH_SHIFT_RANGE_ST.0,
+                    max: PITCH_SHIFT_RANGE_ST.1,
+                },
+            )
+            .with_unit(" st")
+            .with_step_size(0.01),
+            formant_shift_st: FloatParam::new(
+                "Formant Shift",
+                0.0,
+                FloatRange::Linear {
+                    min: FORMANT_SHIFT_RANGE_ST.0,
+                    max: FORMANT_SHIFT_RANGE_ST.1,
+                },
+            )
+            .with_unit(" st")
+            .with_step_size(0.01),
         }
     }
 }
@@ -73,6 +101,11 @@ impl AffettoParams {
             mix_fraction: self.mix_percent.value() / 100.0,
             output_gain_db: self.output_gain_db.value(),
             bypass: self.bypass.value(),
+            pitch_shift_st: self.pitch_shift_st.value(),
+            formant_shift_st: self.formant_shift_st.value(),
+            // Vowel timing is driven by the emotion transform's articulation control, which is
+            // not a parameter yet; until then timing is left as sung.
+            vowel_stretch: 1.0,
         }
     }
 

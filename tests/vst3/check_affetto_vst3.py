@@ -25,7 +25,8 @@ def noise(channels, frames, seed):
 
 plugin = pedalboard.load_plugin(BUNDLE)
 check("loads as an effect named Affetto", plugin.name == "Affetto" and plugin.is_effect)
-check("exposes its parameters", set(plugin.parameters.keys()) == {"mix", "output_gain_db", "bypass", "mode"},
+check("exposes its parameters", set(plugin.parameters.keys())
+      == {"mix", "output_gain_db", "bypass", "mode", "pitch_shift_st", "formant_shift_st"},
       str(plugin.parameters.keys()))
 
 # pedalboard compensates the latency the plugin reports, so an exact match of input and output
@@ -56,14 +57,17 @@ ratio = y[:, 1000:] / np.where(np.abs(x[:, 1000:]) > 1e-3, x[:, 1000:], np.nan)
 check("output gain -6 dB applies", abs(np.nanmedian(ratio) - 10 ** (-6 / 20)) < 1e-5, str(np.nanmedian(ratio)))
 
 plugin.mix = 40.0
+plugin.pitch_shift_st = 3.5
+plugin.formant_shift_st = -3.0
 plugin.bypass = True
 plugin(x[:, :512], 48_000)  # as in a DAW, changes reach the processor with the next block
 state = plugin.raw_state
 fresh = pedalboard.load_plugin(BUNDLE)
 fresh.raw_state = state
 check("state restores every parameter",
-      (fresh.mix, fresh.output_gain_db, fresh.bypass) == (40.0, -6.0, True),
-      str((fresh.mix, fresh.output_gain_db, fresh.bypass)))
+      (fresh.mix, fresh.output_gain_db, fresh.bypass, fresh.pitch_shift_st, fresh.formant_shift_st)
+      == (40.0, -6.0, True, 3.5, -3.0),
+      str((fresh.mix, fresh.output_gain_db, fresh.bypass, fresh.pitch_shift_st, fresh.formant_shift_st)))
 y = fresh(x, 48_000, reset=True)
 check("bypass gives the aligned input, ignoring the output gain", np.abs(y - x).max() == 0.0)
 
