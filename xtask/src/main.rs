@@ -3,13 +3,15 @@
 //! `cargo xtask pitch-eval` (the pitch tracker against its peers on generated voices),
 //! `cargo xtask fit-voicing` and `cargo xtask fit-vibrato` (fit the voicing and vibrato-presence
 //! models' weights on generated voices) and
-//! `cargo xtask vibrato-eval` (the vibrato decomposition and its edits against the truth).
+//! `cargo xtask vibrato-eval` (the vibrato decomposition and its edits against the truth) and
+//! `cargo xtask resynth-eval` (pitch shifting against Rubber Band and sox).
 
 mod demo;
 mod fit_vibrato;
 mod fit_voicing;
 mod logistic;
 mod pitch_eval;
+mod resynth_eval;
 mod vibrato_eval;
 
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         Some("fit-voicing") => fit_voicing::run(),
         Some("vibrato-eval") => vibrato_eval::run(),
         Some("fit-vibrato") => fit_vibrato::run(),
+        Some("resynth-eval") => resynth_eval::run(!args.iter().any(|a| a == "--no-peers")),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     };
     match result {

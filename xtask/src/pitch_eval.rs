@@ -148,7 +148,7 @@ pub(crate) fn render_set(condition: &Condition, set_index: u64, pieces: u64) -> 
     }
 }
 
-fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
+pub(crate) fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: SAMPLE_RATE_HZ,
@@ -163,7 +163,7 @@ fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
     Ok(())
 }
 
-fn read_wav(path: &Path) -> Result<Vec<f32>> {
+pub(crate) fn read_wav(path: &Path) -> Result<Vec<f32>> {
     let mut reader = hound::WavReader::open(path)?;
     Ok(reader
         .samples::<i16>()
@@ -175,7 +175,11 @@ fn read_wav(path: &Path) -> Result<Vec<f32>> {
 type Track = Vec<f32>;
 
 /// Affetto's track and its voicing probabilities, per frame.
-fn affetto_track(samples: &[f32], mode: AnalysisMode, frames: usize) -> (Track, Vec<f32>) {
+pub(crate) fn affetto_track(
+    samples: &[f32],
+    mode: AnalysisMode,
+    frames: usize,
+) -> (Track, Vec<f32>) {
     let mut tracker = PitchTracker::new(SAMPLE_RATE_HZ as f32, mode);
     let mut track = vec![0.0f32; frames];
     let mut voicing = vec![0.0f32; frames];
@@ -213,7 +217,7 @@ pub(crate) fn voicing_calibration_error(truth: &[FrameTruth], voicing: &[f32]) -
 }
 
 /// A peer's "time f0" lines placed on the frame grid, shifted by `shift_frames`.
-fn grid_track(lines: &[(f64, f32)], frames: usize, shift_frames: i64) -> Track {
+pub(crate) fn grid_track(lines: &[(f64, f32)], frames: usize, shift_frames: i64) -> Track {
     let mut track = vec![0.0f32; frames];
     for &(time_s, f0) in lines {
         let index = (time_s / HOP_S).round() as i64 + shift_frames;
@@ -224,7 +228,7 @@ fn grid_track(lines: &[(f64, f32)], frames: usize, shift_frames: i64) -> Track {
     track
 }
 
-fn parse_time_f0(text: &str) -> Vec<(f64, f32)> {
+pub(crate) fn parse_time_f0(text: &str) -> Vec<(f64, f32)> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
@@ -298,14 +302,14 @@ fn score(truth: &[FrameTruth], track: &[f32]) -> Scores {
 }
 
 /// A peer program: how to check for it, install it, and run it on one file.
-struct Peer {
-    name: &'static str,
-    probe: fn() -> bool,
-    install: fn() -> bool,
-    run: fn(&Path, &Path) -> Result<String>,
+pub(crate) struct Peer {
+    pub name: &'static str,
+    pub probe: fn() -> bool,
+    pub install: fn() -> bool,
+    pub run: fn(&Path, &Path) -> Result<String>,
 }
 
-fn succeeds(command: &mut Command) -> bool {
+pub(crate) fn succeeds(command: &mut Command) -> bool {
     command.output().is_ok_and(|o| o.status.success())
 }
 
@@ -313,7 +317,7 @@ fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
 }
 
-fn peers() -> Vec<Peer> {
+pub(crate) fn peers() -> Vec<Peer> {
     vec![
         Peer {
             name: "aubio yinfft",

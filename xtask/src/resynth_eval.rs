@@ -1,0 +1,658 @@
+//! `cargo xtask resynth-eval`: Affetto's pitch shift against Rubber Band and sox on the same
+//! generated voices, in the same run.
+//!
+//! For 30 s of sung and 30 s of spoken test voice and shifts of −12 … +12 semitones, each method
+//! renders the shift; every output is then scored by one set of functions:
+//! - pitch: re-analysed with Affetto's Studio tracker and with aubio's yinfft, against the
+//!   known truth × the shift ratio, on frames voiced in the truth away from voicing edges;
+//! - formants: median log-spectral distance (dB) between cepstrally smoothed envelopes of
+//!   input and output frames, level removed (loudness is not formant placement);
+//! - clicks: 2 ms blocks whose high-frequency peak stands out from its surroundings more than
+//!   anything in the input does;
+//! - CPU: seconds of processing per second of audio, Affetto in 64-sample blocks in this
+//!   process, each peer timed as a process run right after Affetto's run of the same shift.
+//!
+//! Rubber Band R3 is `rubberband --fine -F` (formants preserved), R2 `rubberband -F`; sox is
+//! `sox pitch`, which has no formant preservation. Files go to `target/resynth-eval/`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::synth::FrameTruth;
+use affetto_dsp::{Controls, Engine};
+use anyhow::{Context, Result, bail};
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+use crate::pitch_eval::{
+    SAMPLE_RATE_HZ, affetto_track, conditions, grid_track, parse_time_f0, peers, read_wav,
+    render_set, succeeds, write_wav,
+};
+
+const SHIFTS_ST: [f32; 8] = [-12.0, -7.0, -3.0, -1.0, 1.0, 3.0, 7.0, 12.0];
+const BLOCK: usize = 64;
+/// Frames this close to a voicing change in the truth are not scored for pitch.
+const VOICING_EDGE_FRAMES: usize = 4;
+
+/// Envelope analysis: 1024-sample (21 ms) Hann frames every 10 ms; the cepstrum is liftered at
+/// 1 ms, below the shortest period of any output here (≈ 900 Hz), so harmonics do not leak into
+/// the envelope; distances are taken over 200 Hz – 5 kHz, where the formants that identify a
+/// voice and a vowel lie.
+const ENVELOPE_FRAME: usize = 1024;
+const ENVELOPE_HOP: usize = 480;
+const LIFTER_SAMPLES: usize = 48;
+const ENVELOPE_BAND_HZ: (f64, f64) = (200.0, 5_000.0);
+
+/// Click statistic blocks (2 ms) and the context each is judged against (±20 ms).
+const CLICK_BLOCK: usize = 96;
+const CLICK_CONTEXT_BLOCKS: usize = 10;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Method {
+    Affetto(AnalysisMode),
+    RubberBandR3,
+    RubberBandR2,
+    SoxPitch,
+}
+
+impl Method {
+    fn name(self) -> String {
+        match self {
+            Method::Affetto(mode) => format!("Affetto {mode:?}"),
+            Method::RubberBandR3 => "Rubber Band R3 --fine -F".into(),
+            Method::RubberBandR2 => "Rubber Band R2 -F".into(),
+            Method::SoxPitch => "sox pitch".into(),
+        }
+    }
+}
+
+/// Vowel lengthening asked for in the timing measurement.
+const VOWEL_STRETCH: f32 = 1.25;
+
+/// Voiced runs shorter than this are not vowels (flicker at consonant edges) and gaps shorter
+/// than this do not split a vowel.
+const MIN_RUN_S: f64 = 0.04;
+
+/// Voiced runs `(start_s, end_s)` of a per-frame F0 track, gaps < [`MIN_RUN_S`] bridged.
+fn voiced_runs(track: &[f32]) -> Vec<(f64, f64)> {
+    let hop_s = 0.005;
+    let mut runs: Vec<(f64, f64)> = Vec::new();
+    let mut start = None;
+    for (i, &f0) in track.iter().chain(std::iter::once(&0.0)).enumerate() {
+        match (start, f0 > 0.0) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                let run = (s as f64 * hop_s, i as f64 * hop_s);
+                match runs.last_mut() {
+                    Some(last) if run.0 - last.1 < MIN_RUN_S => last.1 = run.1,
+                    _ => runs.push(run),
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs.retain(|(s, e)| e - s >= MIN_RUN_S);
+    runs
+}
+
+/// What lengthening vowels did.
+struct Stretched {
+    /// The output, latency removed.
+    samples: Vec<f32>,
+    /// Largest timing offsets behind and ahead of the nominal delay, in samples.
+    behind_samples: f64,
+    ahead_samples: f64,
+    /// The offset once the input (with its trailing pause) is through: 0 when the output ends in
+    /// step with the input, i.e. total duration is kept.
+    final_offset_samples: f64,
+    latency_samples: usize,
+}
+
+/// Renders `input` in Studio mode with vowels lengthened by [`VOWEL_STRETCH`].
+fn affetto_stretch(input: &[f32]) -> Stretched {
+    let mut engine = Engine::new(1);
+    engine.prepare(SAMPLE_RATE_HZ as f32, BLOCK, AnalysisMode::Studio);
+    let controls = Controls {
+        vowel_stretch: VOWEL_STRETCH,
+        ..Controls::default()
+    };
+    engine.reset(&controls);
+    let latency = engine.latency_samples() as usize;
+    let mut samples = input.to_vec();
+    samples.resize(input.len() + latency, 0.0);
+    let (mut behind, mut ahead) = (0.0f64, 0.0f64);
+    for block in samples.chunks_mut(BLOCK) {
+        engine.process(&mut [block], &controls);
+        behind = behind.max(engine.timing_offset_samples());
+        ahead = ahead.min(engine.timing_offset_samples());
+    }
+    samples.drain(..latency);
+    Stretched {
+        samples,
+        behind_samples: behind,
+        ahead_samples: -ahead,
+        final_offset_samples: engine.timing_offset_samples(),
+        latency_samples: latency,
+    }
+}
+
+/// One method's render of one shift: the output aligned to the input, and the seconds spent.
+struct Render {
+    samples: Vec<f32>,
+    seconds: f64,
+}
+
+fn affetto_shift(input: &[f32], mode: AnalysisMode, shift_st: f32) -> Render {
+    let mut engine = Engine::new(1);
+    engine.prepare(SAMPLE_RATE_HZ as f32, BLOCK, mode);
+    let controls = Controls {
+        pitch_shift_st: shift_st,
+        ..Controls::default()
+    };
+    engine.reset(&controls);
+    let latency = engine.latency_samples() as usize;
+    let mut samples = input.to_vec();
+    samples.resize(input.len() + latency, 0.0);
+    let started = Instant::now();
+    for block in samples.chunks_mut(BLOCK) {
+        engine.process(&mut [block], &controls);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    samples.drain(..latency);
+    Render { samples, seconds }
+}
+
+fn run_peer(method: Method, input: &Path, output: &Path, shift_st: f32) -> Result<f64> {
+    let mut command = match method {
+        Method::RubberBandR3 | Method::RubberBandR2 => {
+            let mut command = Command::new("rubberband");
+            if method == Method::RubberBandR3 {
+                command.arg("--fine");
+            }
+            command.args(["-q", "-F", "-p", &shift_st.to_string()]);
+            command.arg(input).arg(output);
+            command
+        }
+        Method::SoxPitch => {
+            let mut command = Command::new("sox");
+            command.arg(input).arg(output);
+            command.args(["pitch", &(100.0 * shift_st).to_string()]);
+            command
+        }
+        Method::Affetto(_) => unreachable!("Affetto runs in process"),
+    };
+    let started = Instant::now();
+    let out = command
+        .output()
+        .with_context(|| format!("cannot run {}", method.name()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            method.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Offset (samples, output later than input is positive) within ±50 ms that best lines up the
+/// 1 ms energy envelopes of `output` and `input`: peers have their own small delays.
+fn alignment_offset(input: &[f32], output: &[f32]) -> i64 {
+    const STEP: usize = 48;
+    let envelope = |x: &[f32]| -> Vec<f64> {
+        x.chunks(STEP)
+            .map(|c| (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() + 1e-9).ln())
+            .collect()
+    };
+    let (a, b) = (envelope(input), envelope(output));
+    let n = a.len().min(b.len());
+    let mut best = (0i64, f64::NEG_INFINITY);
+    for lag in -50i64..=50 {
+        let mut sum = 0.0;
+        for i in 50..n.saturating_sub(50) {
+            sum += a[i] * b[(i as i64 + lag) as usize];
+        }
+        if sum > best.1 {
+            best = (lag, sum);
+        }
+    }
+    // Refine to the sample on the raw signals around the coarse lag.
+    let coarse = best.0 * STEP as i64;
+    let mut fine = (coarse, f64::NEG_INFINITY);
+    let span = input.len().min(output.len()).saturating_sub(4 * STEP);
+    for lag in coarse - STEP as i64..=coarse + STEP as i64 {
+        let mut sum = 0.0;
+        for i in (2 * STEP..span).step_by(7) {
+            let j = i as i64 + lag;
+            if j >= 0 && (j as usize) < output.len() {
+                sum += input[i] as f64 * output[j as usize] as f64;
+            }
+        }
+        if sum > fine.1 {
+            fine = (lag, sum);
+        }
+    }
+    fine.0
+}
+
+fn shifted(output: &[f32], offset: i64, len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|i| {
+            let j = i as i64 + offset;
+            if j >= 0 && (j as usize) < output.len() {
+                output[j as usize]
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Median and 95th percentile of absolute pitch errors (cents) of `track` against the truth
+/// scaled by `ratio`, and the share of scored truth-voiced frames the track calls voiced.
+fn pitch_errors(truth: &[FrameTruth], track: &[f32], ratio: f64) -> (f64, f64, f64) {
+    let mut errors = Vec::new();
+    let mut scored = 0usize;
+    for i in VOICING_EDGE_FRAMES..truth.len().saturating_sub(VOICING_EDGE_FRAMES) {
+        let window = &truth[i - VOICING_EDGE_FRAMES..=i + VOICING_EDGE_FRAMES];
+        if !window.iter().all(|t| t.voiced) {
+            continue;
+        }
+        scored += 1;
+        if let Some(&f0) = track.get(i).filter(|f| **f > 0.0) {
+            let expected = truth[i].f0_hz as f64 * ratio;
+            errors.push((1200.0 * (f0 as f64 / expected).log2()).abs());
+        }
+    }
+    let voiced_share = errors.len() as f64 / scored.max(1) as f64;
+    let (median, p95) = median_p95(&mut errors);
+    (median, p95, voiced_share)
+}
+
+fn median_p95(values: &mut [f64]) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+/// Cepstrally smoothed log-power envelopes (dB) of every frame, over the band's bins.
+struct EnvelopeAnalyser {
+    forward: Arc<dyn RealToComplex<f64>>,
+    inverse: Arc<dyn ComplexToReal<f64>>,
+    window: Vec<f64>,
+    band: std::ops::Range<usize>,
+}
+
+impl EnvelopeAnalyser {
+    fn new() -> Self {
+        let mut planner = RealFftPlanner::<f64>::new();
+        let bin_hz = SAMPLE_RATE_HZ as f64 / ENVELOPE_FRAME as f64;
+        Self {
+            forward: planner.plan_fft_forward(ENVELOPE_FRAME),
+            inverse: planner.plan_fft_inverse(ENVELOPE_FRAME),
+            window: (0..ENVELOPE_FRAME)
+                .map(|i| {
+                    0.5 - 0.5
+                        * (2.0 * std::f64::consts::PI * i as f64 / ENVELOPE_FRAME as f64).cos()
+                })
+                .collect(),
+            band: (ENVELOPE_BAND_HZ.0 / bin_hz).round() as usize
+                ..(ENVELOPE_BAND_HZ.1 / bin_hz).round() as usize,
+        }
+    }
+
+    /// The level-removed envelope of the frame starting at `start`.
+    fn envelope_db(&self, signal: &[f32], start: usize) -> Vec<f64> {
+        let mut frame: Vec<f64> = (0..ENVELOPE_FRAME)
+            .map(|i| signal.get(start + i).copied().unwrap_or(0.0) as f64 * self.window[i])
+            .collect();
+        let mut spectrum = self.forward.make_output_vec();
+        self.forward.process(&mut frame, &mut spectrum).unwrap();
+        let mut log_power: Vec<realfft::num_complex::Complex<f64>> = spectrum
+            .iter()
+            .map(|c| (c.norm_sqr() + 1e-12).ln().into())
+            .collect();
+        let mut cepstrum = self.inverse.make_output_vec();
+        self.inverse.process(&mut log_power, &mut cepstrum).unwrap();
+        for (q, c) in cepstrum.iter_mut().enumerate() {
+            let quefrency = q.min(ENVELOPE_FRAME - q);
+            if quefrency > LIFTER_SAMPLES {
+                *c = 0.0;
+            }
+            *c /= ENVELOPE_FRAME as f64;
+        }
+        let mut smoothed = self.forward.make_output_vec();
+        self.forward.process(&mut cepstrum, &mut smoothed).unwrap();
+        let envelope: Vec<f64> = smoothed[self.band.clone()]
+            .iter()
+            .map(|c| c.re * 10.0 / std::f64::consts::LN_10)
+            .collect();
+        let mean = envelope.iter().sum::<f64>() / envelope.len() as f64;
+        envelope.into_iter().map(|e| e - mean).collect()
+    }
+
+    /// Median over frames voiced in the truth of the RMS difference (dB) between envelopes.
+    fn median_distance_db(&self, truth: &[FrameTruth], input: &[f32], output: &[f32]) -> f64 {
+        let mut distances = Vec::new();
+        let mut start = 0;
+        while start + ENVELOPE_FRAME <= input.len() {
+            let centre_frame = (start + ENVELOPE_FRAME / 2) / 240;
+            let voiced = truth
+                .get(centre_frame.saturating_sub(4)..(centre_frame + 5).min(truth.len()))
+                .is_some_and(|w| w.iter().all(|t| t.voiced));
+            if voiced {
+                let (a, b) = (
+                    self.envelope_db(input, start),
+                    self.envelope_db(output, start),
+                );
+                let squared: f64 =
+                    a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / a.len() as f64;
+                distances.push(squared.sqrt());
+            }
+            start += ENVELOPE_HOP;
+        }
+        median_p95(&mut distances).0
+    }
+}
+
+/// Per 2 ms block: the largest second difference over the RMS second difference of the ±20 ms
+/// around it. A discontinuity is a lone spike there; a voice's pulses are spread over its
+/// context.
+fn click_statistic(signal: &[f32]) -> Vec<f64> {
+    let second: Vec<f64> = signal
+        .windows(3)
+        .map(|w| (w[2] - 2.0 * w[1] + w[0]) as f64)
+        .collect();
+    let blocks: Vec<(f64, f64)> = second
+        .chunks(CLICK_BLOCK)
+        .map(|c| {
+            let peak = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let energy = c.iter().map(|v| v * v).sum::<f64>();
+            (peak, energy)
+        })
+        .collect();
+    (0..blocks.len())
+        .map(|i| {
+            let from = i.saturating_sub(CLICK_CONTEXT_BLOCKS);
+            let to = (i + CLICK_CONTEXT_BLOCKS + 1).min(blocks.len());
+            let energy: f64 = blocks[from..to].iter().map(|b| b.1).sum();
+            let rms = (energy / ((to - from) * CLICK_BLOCK) as f64)
+                .sqrt()
+                .max(1e-5);
+            blocks[i].0 / rms
+        })
+        .collect()
+}
+
+/// Blocks of `output` whose click statistic exceeds the largest the input shows (with 25 %
+/// margin, and never below 12).
+fn count_clicks(input: &[f32], output: &[f32]) -> usize {
+    let threshold = click_statistic(input).into_iter().fold(12.0f64, f64::max) * 1.25;
+    click_statistic(output)
+        .into_iter()
+        .filter(|&s| s > threshold)
+        .count()
+}
+
+struct Row {
+    input: &'static str,
+    shift_st: f32,
+    method: String,
+    tracker: (f64, f64, f64),
+    aubio: Option<(f64, f64)>,
+    envelope_db: f64,
+    clicks: usize,
+    cpu_per_s: f64,
+    /// Affetto Studio's CPU time over this method's, same shift, same input.
+    affetto_ratio: f64,
+}
+
+/// `with_peers`: false renders and scores Affetto alone.
+pub fn run(with_peers: bool) -> Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let out_dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+            .join("resynth-eval");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out_dir = out_dir.canonicalize()?;
+
+    let mut methods = vec![
+        Method::Affetto(AnalysisMode::Live),
+        Method::Affetto(AnalysisMode::Studio),
+    ];
+    if with_peers {
+        let rubberband_ok = succeeds(Command::new("rubberband").arg("--version"))
+            || (succeeds(Command::new("apt-get").args(["install", "-y", "-q", "rubberband-cli"]))
+                && succeeds(Command::new("rubberband").arg("--version")));
+        if rubberband_ok {
+            methods.extend([Method::RubberBandR3, Method::RubberBandR2]);
+        } else {
+            println!("peer missing, left out: rubberband (could not be found or installed)");
+        }
+        if succeeds(Command::new("sox").arg("--version")) {
+            methods.push(Method::SoxPitch);
+        } else {
+            println!("peer missing, left out: sox");
+        }
+    }
+    let aubio = peers()
+        .into_iter()
+        .find(|p| with_peers && p.name.starts_with("aubio"))
+        .filter(|p| (p.probe)() || ((p.install)() && (p.probe)()));
+
+    let envelopes = EnvelopeAnalyser::new();
+    let all_conditions = conditions();
+    let inputs = [("singing", 0usize), ("speech", 1usize)];
+    let mut rows = Vec::new();
+    for (input_name, condition_index) in inputs {
+        let voice = render_set(&all_conditions[condition_index], condition_index as u64, 1);
+        let input_wav = out_dir.join(format!("{input_name}.wav"));
+        write_wav(&input_wav, &voice.samples)?;
+        let input = read_wav(&input_wav)?;
+        let frames = voice.frames.len();
+        // aubio's own frame offset, fitted once on the unshifted input.
+        let aubio_offset = match &aubio {
+            Some(peer) => {
+                let lines = parse_time_f0(&(peer.run)(&input_wav, &out_dir.join("aubio-input"))?);
+                (-10..=10)
+                    .min_by(|&a, &b| {
+                        let ea = pitch_errors(&voice.frames, &grid_track(&lines, frames, a), 1.0).0;
+                        let eb = pitch_errors(&voice.frames, &grid_track(&lines, frames, b), 1.0).0;
+                        ea.total_cmp(&eb)
+                    })
+                    .unwrap_or(0)
+            }
+            None => 0,
+        };
+        // The measuring floor: the scorer on the untouched input.
+        let (track, _) = affetto_track(&input, AnalysisMode::Studio, frames);
+        let floor = pitch_errors(&voice.frames, &track, 1.0);
+        println!(
+            "{input_name} unshifted input: pitch {:.1}/{:.1} cents (the scorer's floor)",
+            floor.0, floor.1
+        );
+        rows.push(Row {
+            input: input_name,
+            shift_st: 0.0,
+            method: "input (scorer's floor)".into(),
+            tracker: floor,
+            aubio: None,
+            envelope_db: 0.0,
+            clicks: 0,
+            cpu_per_s: 0.0,
+            affetto_ratio: f64::NAN,
+        });
+        for shift_st in SHIFTS_ST {
+            let ratio = 2f64.powf(shift_st as f64 / 12.0);
+            let mut affetto_studio_seconds = f64::NAN;
+            for &method in &methods {
+                let output_wav = out_dir.join(format!(
+                    "{input_name}{shift_st:+}-{}.wav",
+                    method
+                        .name()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join("-")
+                ));
+                let render = match method {
+                    Method::Affetto(mode) => {
+                        let render = affetto_shift(&input, mode, shift_st);
+                        write_wav(&output_wav, &render.samples)?;
+                        if mode == AnalysisMode::Studio {
+                            affetto_studio_seconds = render.seconds;
+                        }
+                        render
+                    }
+                    _ => {
+                        let seconds = run_peer(method, &input_wav, &output_wav, shift_st)?;
+                        Render {
+                            samples: read_wav(&output_wav)?,
+                            seconds,
+                        }
+                    }
+                };
+                let offset = alignment_offset(&input, &render.samples);
+                let output = shifted(&render.samples, offset, input.len());
+                if offset != 0 {
+                    write_wav(&output_wav, &output)?;
+                }
+                let (track, _) = affetto_track(&output, AnalysisMode::Studio, frames);
+                let aubio_errors = match &aubio {
+                    Some(peer) => {
+                        let lines = parse_time_f0(&(peer.run)(&output_wav, &output_wav)?);
+                        let track = grid_track(&lines, frames, aubio_offset);
+                        let (median, p95, _) = pitch_errors(&voice.frames, &track, ratio);
+                        Some((median, p95))
+                    }
+                    None => None,
+                };
+                let audio_s = input.len() as f64 / SAMPLE_RATE_HZ as f64;
+                let row = Row {
+                    input: input_name,
+                    shift_st,
+                    method: method.name(),
+                    tracker: pitch_errors(&voice.frames, &track, ratio),
+                    aubio: aubio_errors,
+                    envelope_db: envelopes.median_distance_db(&voice.frames, &input, &output),
+                    clicks: count_clicks(&input, &output),
+                    cpu_per_s: render.seconds / audio_s,
+                    affetto_ratio: affetto_studio_seconds / render.seconds,
+                };
+                println!(
+                    "{input_name} {shift_st:+} st {}: pitch {:.1}/{:.1} cents, envelope {:.2} dB, \
+                     clicks {}, {:.2} ms/s (offset {offset})",
+                    row.method,
+                    row.tracker.0,
+                    row.tracker.1,
+                    row.envelope_db,
+                    row.clicks,
+                    1000.0 * row.cpu_per_s
+                );
+                rows.push(row);
+            }
+        }
+    }
+
+    let mut report = String::new();
+    writeln!(
+        report,
+        "Pitch errors are median / p95 of |cents| against truth × ratio (voiced share of scored \
+         frames in brackets); envelope = median level-removed log-spectral distance of cepstral \
+         envelopes, 200 Hz – 5 kHz; clicks = 2 ms blocks standing out more than anything in the \
+         input; CPU = ms per second of 48 kHz audio; ratio = Affetto Studio's CPU time / the \
+         method's, same input and shift.\n"
+    )?;
+    writeln!(
+        report,
+        "| input | shift st | method | pitch (Affetto tracker) | pitch (aubio) | envelope dB | clicks | CPU ms/s | Affetto/method CPU |"
+    )?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
+    for row in &rows {
+        let aubio = row
+            .aubio
+            .map_or("–".into(), |(m, p)| format!("{m:.1} / {p:.1}"));
+        writeln!(
+            report,
+            "| {} | {:+} | {} | {:.1} / {:.1} ({:.1} %) | {aubio} | {:.2} | {} | {:.1} | {:.2} |",
+            row.input,
+            row.shift_st,
+            row.method,
+            row.tracker.0,
+            row.tracker.1,
+            100.0 * row.tracker.2,
+            row.envelope_db,
+            row.clicks,
+            1000.0 * row.cpu_per_s,
+            row.affetto_ratio
+        )?;
+    }
+    writeln!(
+        report,
+        "\nVowel timing (Affetto Studio, vowel stretch {VOWEL_STRETCH}): voiced runs (≥ 40 ms) of \
+         the input matched to the output's (first run starting within ±80 ms), both found by \
+         Affetto's Studio tracker.\n"
+    )?;
+    writeln!(
+        report,
+        "| input | runs | matched | median growth | runs grown ≥ 20 % | of those the room allows | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
+    )?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
+    for (input_name, condition_index) in inputs {
+        let voice = render_set(&all_conditions[condition_index], condition_index as u64, 1);
+        let frames = voice.frames.len();
+        let stretched = affetto_stretch(&voice.samples);
+        let output = &stretched.samples;
+        write_wav(
+            &out_dir.join(format!("{input_name}-vowels-x1.25.wav")),
+            output,
+        )?;
+        let ms = |samples: f64| 1000.0 * samples / SAMPLE_RATE_HZ as f64;
+        // A run can grow by 20 % only if that fits in the whole room, ahead plus behind.
+        let room_s = (stretched.ahead_samples + stretched.behind_samples) / SAMPLE_RATE_HZ as f64;
+        let input_runs =
+            voiced_runs(&affetto_track(&voice.samples, AnalysisMode::Studio, frames).0);
+        let output_runs = voiced_runs(&affetto_track(output, AnalysisMode::Studio, frames).0);
+        let matched: Vec<(f64, f64)> = input_runs
+            .iter()
+            .filter_map(|&(start, end)| {
+                output_runs
+                    .iter()
+                    .find(|(s, _)| (s - start).abs() <= 0.08)
+                    .map(|(s, e)| (end - start, (e - s) / (end - start) - 1.0))
+            })
+            .collect();
+        let grown = matched.iter().filter(|(_, g)| *g >= 0.2).count();
+        let fitting: Vec<&(f64, f64)> = matched
+            .iter()
+            .filter(|(len, _)| 0.2 * len <= room_s)
+            .collect();
+        let fitting_grown = fitting.iter().filter(|(_, g)| *g >= 0.2).count();
+        let mut growth: Vec<f64> = matched.iter().map(|(_, g)| *g).collect();
+        let (median_growth, _) = median_p95(&mut growth);
+        let line = format!(
+            "| {input_name} | {} | {} | {:+.1} % | {grown} ({:.0} %) | {fitting_grown} of {} | {:.1} | {:.1} | {:.1} |",
+            input_runs.len(),
+            matched.len(),
+            100.0 * median_growth,
+            100.0 * grown as f64 / matched.len().max(1) as f64,
+            fitting.len(),
+            ms(stretched.latency_samples as f64 + stretched.behind_samples),
+            ms(stretched.ahead_samples),
+            ms(stretched.final_offset_samples)
+        );
+        println!("{line}");
+        writeln!(report, "{line}")?;
+    }
+    let report_path = out_dir.join("report.md");
+    std::fs::write(&report_path, &report)?;
+    println!("\n{report}\nwritten to {}", report_path.display());
+    Ok(())
+}
