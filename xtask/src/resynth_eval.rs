@@ -452,6 +452,7 @@ pub fn run(with_peers: bool) -> Result<()> {
     let all_conditions = conditions();
     let inputs = [("singing", 0usize), ("speech", 1usize)];
     let mut rows = Vec::new();
+    let mut detector_checks = Vec::new();
     for (input_name, condition_index) in inputs {
         let voice = render_set(&all_conditions[condition_index], condition_index as u64, 1);
         let input_wav = out_dir.join(format!("{input_name}.wav"));
@@ -490,6 +491,18 @@ pub fn run(with_peers: bool) -> Result<()> {
             cpu_per_s: 0.0,
             affetto_ratio: f64::NAN,
         });
+        // The click detector's own check: steps of 0.02 (−34 dBFS) added at 20 places in the
+        // input must be found.
+        let mut clicked = input.clone();
+        for k in 0..20 {
+            let at = (k + 1) * input.len() / 21;
+            clicked[at..].iter_mut().for_each(|x| *x += 0.02);
+        }
+        println!(
+            "{input_name}: click detector finds {} of 20 injected steps",
+            count_clicks(&input, &clicked)
+        );
+        detector_checks.push((input_name, count_clicks(&input, &clicked)));
         for shift_st in SHIFTS_ST {
             let ratio = 2f64.powf(shift_st as f64 / 12.0);
             let mut affetto_studio_seconds = f64::NAN;
@@ -592,6 +605,12 @@ pub fn run(with_peers: bool) -> Result<()> {
             row.clicks,
             1000.0 * row.cpu_per_s,
             row.affetto_ratio
+        )?;
+    }
+    for (input_name, found) in &detector_checks {
+        writeln!(
+            report,
+            "\nClick detector check ({input_name}): {found} of 20 steps of 0.02 added to the input found."
         )?;
     }
     writeln!(
