@@ -52,6 +52,14 @@ impl SignalHistory {
         }
     }
 
+    /// Copies the samples from position `start` on into `out` (zeros where [`Self::at`] has
+    /// none), so a hot loop can run over a plain slice.
+    pub fn copy_into(&self, start: i64, out: &mut [f32]) {
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = self.at(start + i as i64);
+        }
+    }
+
     /// The signal at fractional `position`, by 4-point cubic Hermite (Catmull-Rom) interpolation:
     /// flat to within 0.5 dB up to a quarter of the sample rate, where linear interpolation
     /// dulls the top octave by several dB at half-sample offsets.

@@ -7,6 +7,7 @@
 //! original period back into the output.
 
 use super::history::SignalHistory;
+use crate::lanes::dot;
 
 /// Spacing of marks (and grains) in unvoiced stretches: short enough that a fricative's
 /// envelope is followed, long enough to cost little.
@@ -150,14 +151,25 @@ pub struct PitchMarks {
     ring: Vec<PitchMark>,
     /// Marks placed since the reset.
     count: u64,
-    /// Sign of the cycle's main excitation in the current voiced run (+1 or −1), chosen at the
-    /// run's first mark so all its marks sit on the same kind of peak.
-    polarity: f32,
     unvoiced_spacing_samples: f64,
+    /// Longest stretch either side of a mark compared with the previous cycle (2.5 ms): enough
+    /// to hold a glottal pulse and its first formant ringing, short enough to stay cheap for
+    /// low voices.
+    max_half_span_samples: f64,
+    /// Scratch for the cycle comparison, sized in `new` for the longest period: the previous
+    /// cycle around its mark, the stretch searched, its running energy, and a score per lag.
+    reference: Vec<f32>,
+    region: Vec<f32>,
+    region_energy: Vec<f64>,
+    scores: Vec<f32>,
 }
 
 impl PitchMarks {
-    pub fn new(sample_rate_hz: f64) -> Self {
+    /// Marks for input at `sample_rate_hz` with periods up to `longest_period_samples`. Allocates.
+    pub fn new(sample_rate_hz: f64, longest_period_samples: f64) -> Self {
+        let max_half_span = (0.0025 * sample_rate_hz).floor();
+        let max_lags = (2.0 * SEARCH_SHARE * longest_period_samples).ceil() as usize + 3;
+        let max_span = 2 * max_half_span as usize + 1;
         Self {
             ring: vec![
                 PitchMark {
@@ -168,14 +180,17 @@ impl PitchMarks {
                 MARK_CAPACITY
             ],
             count: 0,
-            polarity: 1.0,
             unvoiced_spacing_samples: UNVOICED_SPACING_S * sample_rate_hz,
+            max_half_span_samples: max_half_span,
+            reference: vec![0.0; max_span],
+            region: vec![0.0; max_lags + max_span],
+            region_energy: vec![0.0; max_lags + max_span + 1],
+            scores: vec![0.0; max_lags],
         }
     }
 
     pub fn reset(&mut self) {
         self.count = 0;
-        self.polarity = 1.0;
     }
 
     fn last(&self) -> Option<&PitchMark> {
@@ -224,16 +239,10 @@ impl PitchMarks {
         };
         if !last.voiced {
             // A voiced run starts: its first mark goes on the strongest peak of the next period,
-            // and that peak's sign is the run's polarity.
+            // the cycle's main excitation; the run's later marks follow it cycle by cycle.
             let (start, end) = (last.position + 1.0, last.position + period);
             let position = if end + 1.0 <= newest {
-                let at = peak_position(start, end, |n| input.at(n).abs());
-                self.polarity = if input.interpolate(at) >= 0.0 {
-                    1.0
-                } else {
-                    -1.0
-                };
-                at
+                peak_position(start, end, |n| input.at(n).abs())
             } else {
                 last.position + 0.5 * period
             };
@@ -245,14 +254,18 @@ impl PitchMarks {
         }
         let predicted = last.position + period;
         let reach = SEARCH_SHARE * period;
-        let position = if predicted + reach + 1.0 <= newest {
-            // Among similar peaks the one nearest the prediction wins: each sample is discounted
-            // by its distance from the prediction (by 25 % at the window's edge).
-            let polarity = self.polarity;
-            peak_position(predicted - reach, predicted + reach, |n| {
-                let distance = (n as f64 - predicted) / reach;
-                polarity * input.at(n) * (1.0 - 0.25 * distance * distance) as f32
-            })
+        let half_span = (0.5 * period).min(self.max_half_span_samples).floor();
+        let anchor = last.position.round();
+        let first_lag = (predicted - reach - anchor).ceil() as i64;
+        let lags = ((predicted + reach - anchor).floor() as i64 - first_lag + 1).max(1) as usize;
+        let fits = lags <= self.scores.len();
+        let position = if fits && predicted + reach + half_span + 2.0 <= newest {
+            // The offset at which this cycle best matches the previous one: marks then sit on the
+            // same point of every cycle even where two peaks of a cycle are nearly equal (a peak
+            // picker hops between them, and each hop is a jolt in the shifted pitch).
+            anchor
+                + self.best_match_lag(input, anchor as i64, half_span as usize, first_lag, lags)
+                + (last.position - anchor)
         } else {
             predicted
         };
@@ -261,6 +274,44 @@ impl PitchMarks {
             period_samples: position - last.position,
             voiced: true,
         }
+    }
+
+    /// The lag (from `first_lag`, `lags` of them, refined between samples) at which the input
+    /// around `anchor + lag` best matches the input around `anchor`, ±`half_span` samples, by
+    /// cross-correlation over the candidate's energy.
+    fn best_match_lag(
+        &mut self,
+        input: &SignalHistory,
+        anchor: i64,
+        half_span: usize,
+        first_lag: i64,
+        lags: usize,
+    ) -> f64 {
+        let span = 2 * half_span + 1;
+        let reference = &mut self.reference[..span];
+        input.copy_into(anchor - half_span as i64, reference);
+        let region = &mut self.region[..lags + span - 1];
+        input.copy_into(anchor + first_lag - half_span as i64, region);
+        let energy = &mut self.region_energy[..=region.len()];
+        energy[0] = 0.0;
+        for (i, x) in region.iter().enumerate() {
+            energy[i + 1] = energy[i] + (*x as f64) * (*x as f64);
+        }
+        let scores = &mut self.scores[..lags];
+        for (lag, score) in scores.iter_mut().enumerate() {
+            let candidate_energy = energy[lag + span] - energy[lag];
+            *score =
+                dot(reference, &region[lag..lag + span]) / (candidate_energy + 1e-12).sqrt() as f32;
+        }
+        let best = (0..lags)
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
+        let offset = if best > 0 && best + 1 < lags {
+            parabolic_vertex(scores[best - 1], scores[best], scores[best + 1])
+        } else {
+            0.0
+        };
+        (first_lag + best as i64) as f64 + offset
     }
 
     /// The mark nearest to `position`, if any has been placed.

@@ -136,7 +136,7 @@ impl Resynthesizer {
                 .collect(),
             voice: SignalHistory::new(delay_samples + reach_back),
             f0: F0Track::new(F0_TRACK_FRAMES, HOP_S * rate, rate),
-            marks: PitchMarks::new(rate),
+            marks: PitchMarks::new(rate, longest_period),
             elastic: ElasticBuffer::new(timing_room_samples.0 as f64, timing_room_samples.1 as f64),
             grains: [Grain::default(); MAX_GRAINS],
             grain_count: 0,
