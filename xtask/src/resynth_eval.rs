@@ -273,6 +273,31 @@ fn pitch_errors(truth: &[FrameTruth], track: &[f32], ratio: f64) -> (f64, f64, f
     (median, p95, voiced_share)
 }
 
+/// Median and 95th percentile of |cents| between `output_track` and `input_track` × `ratio`,
+/// both from the same tracker, on the frames [`pitch_errors`] scores: how faithfully the shift
+/// carries the input's own contour, with the tracker's error against the truth taken out.
+fn transfer_errors(
+    truth: &[FrameTruth],
+    input_track: &[f32],
+    output_track: &[f32],
+    ratio: f64,
+) -> (f64, f64) {
+    let mut errors = Vec::new();
+    for i in VOICING_EDGE_FRAMES..truth.len().saturating_sub(VOICING_EDGE_FRAMES) {
+        if !truth[i - VOICING_EDGE_FRAMES..=i + VOICING_EDGE_FRAMES]
+            .iter()
+            .all(|t| t.voiced)
+        {
+            continue;
+        }
+        let (a, b) = (input_track[i] as f64, output_track[i] as f64);
+        if a > 0.0 && b > 0.0 {
+            errors.push((1200.0 * (b / (a * ratio)).log2()).abs());
+        }
+    }
+    median_p95(&mut errors)
+}
+
 fn median_p95(values: &mut [f64]) -> (f64, f64) {
     if values.is_empty() {
         return (f64::NAN, f64::NAN);
@@ -416,6 +441,8 @@ struct Row {
     shift_st: f32,
     method: String,
     tracker: (f64, f64, f64),
+    /// Against the input's own track × ratio.
+    transfer: (f64, f64),
     aubio: Option<(f64, f64)>,
     envelope_db: f64,
     clicks: usize,
@@ -484,8 +511,8 @@ pub fn run(with_peers: bool) -> Result<()> {
             None => 0,
         };
         // The measuring floor: the scorer on the untouched input.
-        let (track, _) = affetto_track(&input, AnalysisMode::Studio, frames);
-        let floor = pitch_errors(&voice.frames, &track, 1.0);
+        let (input_track, _) = affetto_track(&input, AnalysisMode::Studio, frames);
+        let floor = pitch_errors(&voice.frames, &input_track, 1.0);
         println!(
             "{input_name} unshifted input: pitch {:.1}/{:.1} cents (the scorer's floor)",
             floor.0, floor.1
@@ -495,6 +522,7 @@ pub fn run(with_peers: bool) -> Result<()> {
             shift_st: 0.0,
             method: "input (scorer's floor)".into(),
             tracker: floor,
+            transfer: (0.0, 0.0),
             aubio: None,
             envelope_db: 0.0,
             clicks: 0,
@@ -563,6 +591,7 @@ pub fn run(with_peers: bool) -> Result<()> {
                     shift_st,
                     method: method.name(),
                     tracker: pitch_errors(&voice.frames, &track, ratio),
+                    transfer: transfer_errors(&voice.frames, &input_track, &track, ratio),
                     aubio: aubio_errors,
                     envelope_db: envelopes.median_distance_db(&voice.frames, &input, &output),
                     clicks: count_clicks(&input, &output),
@@ -588,29 +617,32 @@ pub fn run(with_peers: bool) -> Result<()> {
     writeln!(
         report,
         "Pitch errors are median / p95 of |cents| against truth × ratio (voiced share of scored \
-         frames in brackets); envelope = median level-removed log-spectral distance of cepstral \
+         frames in brackets), and against the input's own track × ratio (the shift's fidelity with \
+         the tracker's error against the truth taken out); envelope = median level-removed log-spectral distance of cepstral \
          envelopes, 200 Hz – 5 kHz; clicks = 2 ms blocks whose high-frequency peak stands out \
          from its ±20 ms and from the input at the same time; CPU = ms per second of 48 kHz audio; ratio = Affetto Studio's CPU time / the \
          method's, same input and shift.\n"
     )?;
     writeln!(
         report,
-        "| input | shift st | method | pitch (Affetto tracker) | pitch (aubio) | envelope dB | clicks | CPU ms/s | Affetto/method CPU |"
+        "| input | shift st | method | pitch (Affetto tracker) | pitch vs input's track | pitch (aubio) | envelope dB | clicks | CPU ms/s | Affetto/method CPU |"
     )?;
-    writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|")?;
     for row in &rows {
         let aubio = row
             .aubio
             .map_or("–".into(), |(m, p)| format!("{m:.1} / {p:.1}"));
         writeln!(
             report,
-            "| {} | {:+} | {} | {:.1} / {:.1} ({:.1} %) | {aubio} | {:.2} | {} | {:.1} | {:.2} |",
+            "| {} | {:+} | {} | {:.1} / {:.1} ({:.1} %) | {:.1} / {:.1} | {aubio} | {:.2} | {} | {:.1} | {:.2} |",
             row.input,
             row.shift_st,
             row.method,
             row.tracker.0,
             row.tracker.1,
             100.0 * row.tracker.2,
+            row.transfer.0,
+            row.transfer.1,
             row.envelope_db,
             row.clicks,
             1000.0 * row.cpu_per_s,

@@ -6,6 +6,7 @@
 //! two excitations carries both at half weight, and spreading such grains apart puts the
 //! original period back into the output.
 
+use super::f0_track::F0Track;
 use super::history::SignalHistory;
 use crate::lanes::dot;
 
@@ -22,118 +23,6 @@ const SEARCH_SHARE: f64 = 0.2;
 /// Marks kept: enough for the grains around the output point at the highest pitch (1 kHz)
 /// across the longest look-ahead the marks run ahead.
 const MARK_CAPACITY: usize = 256;
-
-/// The F0 the tracker decided per 5 ms frame, as the marks and the grains need it.
-pub struct F0Track {
-    /// `f0_hz` of frame `k` at `k % len`; 0 = unvoiced.
-    f0_hz: Vec<f32>,
-    /// Newest frame pushed, if any since the reset.
-    latest: Option<u64>,
-    hop_samples: f64,
-    sample_rate_hz: f64,
-}
-
-impl F0Track {
-    /// Keeps `frames` frames; must cover the span from the output point to the newest decided
-    /// frame (the Studio look-ahead) plus a margin. Allocates.
-    pub fn new(frames: usize, hop_samples: f64, sample_rate_hz: f64) -> Self {
-        Self {
-            f0_hz: vec![0.0; frames.max(1)],
-            latest: None,
-            hop_samples,
-            sample_rate_hz,
-        }
-    }
-
-    pub fn reset(&mut self) {
-        self.f0_hz.fill(0.0);
-        self.latest = None;
-    }
-
-    pub fn push(&mut self, index: u64, f0_hz: f32) {
-        let len = self.f0_hz.len() as u64;
-        self.f0_hz[(index % len) as usize] = if f0_hz.is_finite() {
-            f0_hz.max(0.0)
-        } else {
-            0.0
-        };
-        self.latest = Some(index);
-    }
-
-    /// Period in samples at input `position`, or `None` if unvoiced there. F0 is interpolated
-    /// linearly between frames (a 5 ms staircase would put a vibrato's slope × 2.5 ms of error
-    /// into every grain) and extrapolated past the newest; frames older than the track read as
-    /// unvoiced.
-    pub fn period_at(&self, position: f64) -> Option<f64> {
-        let latest = self.latest?;
-        let frame_at = (position / self.hop_samples).max(0.0);
-        if frame_at > latest as f64 {
-            return self.extrapolated_period(frame_at, latest);
-        }
-        let before = frame_at.floor() as u64;
-        let after = (before + 1).min(latest);
-        let len = self.f0_hz.len() as u64;
-        if latest - before >= len {
-            return None;
-        }
-        let (f0_before, f0_after) = (self.f0(before), self.f0(after));
-        let t = frame_at - before as f64;
-        let nearest = if t <= 0.5 { f0_before } else { f0_after };
-        if nearest <= 0.0 {
-            return None;
-        }
-        let f0 = if f0_before > 0.0 && f0_after > 0.0 {
-            f0_before as f64 + t * (f0_after as f64 - f0_before as f64)
-        } else {
-            nearest as f64
-        };
-        Some(self.sample_rate_hz / f0)
-    }
-
-    /// Whether any decided frame after input `position` is voiced: in Studio mode the frames run
-    /// 100 ms ahead of the output, so this sees the next vowel coming.
-    pub fn voiced_after(&self, position: f64) -> bool {
-        let Some(latest) = self.latest else {
-            return false;
-        };
-        let first = ((position / self.hop_samples).max(0.0).ceil() as u64)
-            .max(latest.saturating_sub(self.f0_hz.len() as u64 - 1));
-        (first..=latest).any(|frame| self.f0(frame) > 0.0)
-    }
-
-    fn f0(&self, frame: u64) -> f32 {
-        self.f0_hz[(frame % self.f0_hz.len() as u64) as usize]
-    }
-
-    /// Beyond the newest frame (Live mode renders right at the analysis edge): the trend of the
-    /// last [`TREND_FRAMES`] voiced frames carried on, at most [`MAX_EXTRAPOLATION_CENTS`] away
-    /// from the newest value, so a vibrato is followed instead of lagged by the look-ahead.
-    fn extrapolated_period(&self, frame_at: f64, latest: u64) -> Option<f64> {
-        let newest = self.f0(latest);
-        if newest <= 0.0 {
-            return None;
-        }
-        let newest_cents = 1200.0 * (newest as f64).log2();
-        let mut cents_per_frame = 0.0;
-        if latest >= TREND_FRAMES as u64 && self.f0_hz.len() > TREND_FRAMES {
-            let oldest = self.f0(latest - TREND_FRAMES as u64);
-            if (0..TREND_FRAMES as u64).all(|k| self.f0(latest - k) > 0.0) && oldest > 0.0 {
-                cents_per_frame =
-                    (newest_cents - 1200.0 * (oldest as f64).log2()) / TREND_FRAMES as f64;
-            }
-        }
-        let ahead = (cents_per_frame * (frame_at - latest as f64))
-            .clamp(-MAX_EXTRAPOLATION_CENTS, MAX_EXTRAPOLATION_CENTS);
-        let f0 = 2f64.powf((newest_cents + ahead) / 1200.0);
-        Some(self.sample_rate_hz / f0)
-    }
-}
-
-/// Frames whose slope is carried past the newest frame: 10 ms, a sixth of a 6 Hz vibrato cycle.
-const TREND_FRAMES: usize = 2;
-
-/// Furthest the extrapolation may move away from the newest F0: about a vibrato's extent.
-const MAX_EXTRAPOLATION_CENTS: f64 = 60.0;
 
 /// One analysis mark.
 #[derive(Debug, Clone, Copy, PartialEq)]

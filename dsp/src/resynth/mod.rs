@@ -15,12 +15,14 @@
 //! vowels (see `elastic.rs`).
 
 mod elastic;
+mod f0_track;
 mod history;
 mod marks;
 
-use elastic::ElasticBuffer;
+use elastic::{ElasticBuffer, Stretch};
+use f0_track::F0Track;
 use history::SignalHistory;
-use marks::{F0Track, PitchMarks, UNVOICED_SPACING_S};
+use marks::{PitchMarks, UNVOICED_SPACING_S};
 
 use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
 
@@ -64,7 +66,25 @@ struct Grain {
     voiced: bool,
 }
 
+/// The shifts asked for at one sample, as the controls give them.
+struct WantedShifts {
+    pitch_shift_st: f32,
+    formant_shift_st: f32,
+    vowel_stretch: f64,
+}
+
+impl WantedShifts {
+    fn ratios(&self) -> GrainShifts {
+        GrainShifts {
+            pitch_ratio: 2f64.powf(self.pitch_shift_st as f64 / 12.0),
+            formant_ratio: 2f64.powf(self.formant_shift_st as f64 / 12.0),
+            vowel_stretch: self.vowel_stretch,
+        }
+    }
+}
+
 /// The shifts in force where a grain is cut.
+#[derive(Clone, Copy)]
 struct GrainShifts {
     pitch_ratio: f64,
     formant_ratio: f64,
@@ -181,7 +201,7 @@ impl Resynthesizer {
 
     /// Takes the tracker's decision for one frame; frames must arrive in order.
     pub fn push_frame(&mut self, frame: &PitchFrame) {
-        self.f0.push(frame.index, frame.f0_hz);
+        self.f0.push(frame.index, frame.f0_hz, frame.energy_db);
     }
 
     /// Renders one chunk in place: `channels[channel][sample]` holds the input and receives the
@@ -197,6 +217,10 @@ impl Resynthesizer {
             && (self.elastic.lag_samples() != 0.0
                 || curves.vowel_stretch.iter().any(|r| (r - 1.0).abs() > 1e-4));
         let engaged = shifting || retiming;
+        if !engaged && self.engaged_weight == 0.0 {
+            self.pass_through(channels, voice);
+            return;
+        }
         let channel_count = channels.len().min(self.channels.len());
         for i in 0..voice.len() {
             for (history, channel) in self.channels.iter_mut().zip(channels.iter()) {
@@ -205,9 +229,9 @@ impl Resynthesizer {
             self.voice.push(voice[i]);
             let output_at = self.voice.written() as f64 - 1.0 - self.delay_samples as f64;
 
-            let shifts = GrainShifts {
-                pitch_ratio: 2f64.powf(curves.pitch_shift_st[i] as f64 / 12.0),
-                formant_ratio: 2f64.powf(curves.formant_shift_st[i] as f64 / 12.0),
+            let wanted = WantedShifts {
+                pitch_shift_st: curves.pitch_shift_st[i],
+                formant_shift_st: curves.formant_shift_st[i],
                 // Timing moves only once the grains are fully in: during the crossfade from the
                 // untouched input both must be cut from the same place.
                 vowel_stretch: if self.engaged_weight * self.voiced_weight == 1.0 {
@@ -216,7 +240,7 @@ impl Resynthesizer {
                     1.0
                 },
             };
-            self.start_grains(output_at, &shifts);
+            self.start_grains(output_at, &wanted);
 
             let voiced = retiming
                 || self
@@ -246,28 +270,60 @@ impl Resynthesizer {
         }
     }
 
+    /// Nothing asked and the last crossfade done: the output is the delayed input, and no grain
+    /// or mark is kept, so an idle instance costs little; grains and marks start afresh from
+    /// the output point when a shift is asked again (under a fade-in).
+    fn pass_through(&mut self, channels: &mut [&mut [f32]], voice: &[f32]) {
+        for i in 0..voice.len() {
+            for (history, channel) in self.channels.iter_mut().zip(channels.iter_mut()) {
+                history.push(channel[i]);
+                channel[i] = history.at(history.written() as i64 - 1 - self.delay_samples as i64);
+            }
+            self.voice.push(voice[i]);
+        }
+        let output_at = self.voice.written() as f64 - 1.0 - self.delay_samples as f64;
+        let voiced = self.f0.period_at(output_at).is_some();
+        self.voiced_weight = if voiced { 1.0 } else { 0.0 };
+        self.grain_count = 0;
+        self.next_grain_centre = output_at + 1.0;
+        self.marks.reset();
+    }
+
     /// Starts every grain whose window reaches `output_at`.
-    fn start_grains(&mut self, output_at: f64, shifts: &GrainShifts) {
+    fn start_grains(&mut self, output_at: f64, wanted: &WantedShifts) {
+        // Ratios are computed once a grain is due, not for every sample.
+        let mut shifts: Option<GrainShifts> = None;
         loop {
             let centre = self.next_grain_centre;
             let cut_at = centre - self.elastic.lag_samples();
             let lead = match self.f0.period_at(cut_at) {
                 Some(period) => {
-                    1.25 * period.min(self.period_range_samples.1) / shifts.formant_ratio
+                    let formant_ratio = shifts.get_or_insert_with(|| wanted.ratios()).formant_ratio;
+                    1.25 * period.min(self.period_range_samples.1) / formant_ratio
                 }
                 None => self.unvoiced_spacing_samples,
             };
             if centre - lead > output_at {
                 return;
             }
-            let (grain, spacing) = self.cut_grain(centre, cut_at, shifts);
+            let shifts = *shifts.get_or_insert_with(|| wanted.ratios());
+            let (grain, spacing) = self.cut_grain(centre, cut_at, &shifts);
             if self.grain_count < MAX_GRAINS {
                 self.grains[self.grain_count] = grain;
                 self.grain_count += 1;
             }
-            let voice_ahead = !grain.voiced && self.f0.voiced_after(cut_at);
-            self.elastic
-                .advance(spacing, grain.voiced, shifts.vowel_stretch, voice_ahead);
+            let stretch = if grain.voiced {
+                Stretch::Vowel
+            } else if self.f0.silent_at(cut_at) {
+                Stretch::Silence {
+                    voice_ahead: self.f0.voiced_after(cut_at),
+                }
+            } else {
+                Stretch::Unvoiced {
+                    voice_ahead: self.f0.voiced_after(cut_at),
+                }
+            };
+            self.elastic.advance(spacing, stretch, shifts.vowel_stretch);
             self.next_grain_centre += spacing;
         }
     }
