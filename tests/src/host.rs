@@ -110,6 +110,8 @@ pub struct ParamIds {
     pub output_gain: ClapId,
     pub bypass: ClapId,
     pub mode: ClapId,
+    pub pitch_shift: ClapId,
+    pub formant_shift: ClapId,
 }
 
 /// What activation told the host.
@@ -331,6 +333,8 @@ impl AffettoInstance {
             output_gain: find("Output Gain"),
             bypass: find("Bypass"),
             mode: find("Mode"),
+            pitch_shift: find("Pitch Shift"),
+            formant_shift: find("Formant Shift"),
         }
     }
 

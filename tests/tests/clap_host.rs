@@ -340,3 +340,60 @@ fn state_saved_by_0_1_0_still_loads() {
         assert_eq!(restored.param_value(id), value, "parameter {id:?}");
     }
 }
+
+#[test]
+fn a_shifted_voice_is_aligned_to_the_reported_latency_in_both_modes() {
+    use affetto_dsp::synth::{self, Note, Phrase, Vowel};
+    // Detached notes: their starts and ends are what an energy envelope can be lined up by (a
+    // legato phrase's envelope is too flat to pin to the millisecond).
+    let notes = (0..6)
+        .map(|i| Note::new(55.0 + 2.0 * i as f64, 0.3, Vowel::A).with_rest_after(0.2))
+        .collect();
+    let voice = synth::render(&Phrase::sung(notes), 48_000, 1).samples;
+    // Energy per millisecond, in dB-like log units, for lining up a shifted voice with its input.
+    let envelope = |x: &[f32]| -> Vec<f64> {
+        x.chunks(48)
+            .map(|c| (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() + 1e-9).ln())
+            .collect()
+    };
+    for (mode, pitch, formant) in [("Live", "7", "0"), ("Studio", "-5", "3")] {
+        let mut plugin = AffettoInstance::new();
+        let ids = plugin.param_ids();
+        let values = [
+            (ids.mode, plugin.text_to_value(ids.mode, mode)),
+            (
+                ids.pitch_shift,
+                plugin.text_to_value(ids.pitch_shift, pitch),
+            ),
+            (
+                ids.formant_shift,
+                plugin.text_to_value(ids.formant_shift, formant),
+            ),
+        ];
+        plugin.set_params_inactive(&values);
+        let latency = plugin.activate(48_000.0, 512).reported_latency_samples as usize;
+        let mut input = vec![voice.clone(); 2];
+        input
+            .iter_mut()
+            .for_each(|c| c.resize(voice.len() + latency, 0.0));
+        let output = plugin.process_signal(&input, 512, &[], false);
+        let aligned = &output[0][latency..];
+        assert!(
+            aligned.iter().all(|x| x.is_finite()) && aligned != voice.as_slice(),
+            "{mode}: the voice is processed"
+        );
+        let (a, b) = (envelope(&voice), envelope(aligned));
+        let score = |lag: i64| -> f64 {
+            (30..a.len() - 30)
+                .map(|i| a[i] * b[(i as i64 + lag) as usize])
+                .sum()
+        };
+        let best = (-20i64..=20)
+            .max_by(|&p, &q| score(p).total_cmp(&score(q)))
+            .unwrap();
+        assert_eq!(
+            best, 0,
+            "{mode}: the shifted voice is {best} ms off the reported latency"
+        );
+    }
+}

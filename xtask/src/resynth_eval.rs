@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use affetto_dsp::pitch::AnalysisMode;
-use affetto_dsp::synth::FrameTruth;
+use affetto_dsp::synth::{self, FrameTruth};
 use affetto_dsp::{Controls, Engine};
 use anyhow::{Context, Result, bail};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -203,23 +203,10 @@ fn run_peer(method: Method, input: &Path, output: &Path, shift_st: f32) -> Resul
 /// 1 ms energy envelopes of `output` and `input`: peers have their own small delays.
 fn alignment_offset(input: &[f32], output: &[f32]) -> i64 {
     const STEP: usize = 48;
-    let envelope = |x: &[f32]| -> Vec<f64> {
-        x.chunks(STEP)
-            .map(|c| (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() + 1e-9).ln())
-            .collect()
-    };
-    let (a, b) = (envelope(input), envelope(output));
-    let n = a.len().min(b.len());
-    let mut best = (0i64, f64::NEG_INFINITY);
-    for lag in -50i64..=50 {
-        let mut sum = 0.0;
-        for i in 50..n.saturating_sub(50) {
-            sum += a[i] * b[(i as i64 + lag) as usize];
-        }
-        if sum > best.1 {
-            best = (lag, sum);
-        }
-    }
+    let best = (
+        synth::alignment::envelope_lag_ms(input, output, SAMPLE_RATE_HZ, 50),
+        (),
+    );
     // Refine to the sample on the raw signals around the coarse lag.
     let coarse = best.0 * STEP as i64;
     let mut fine = (coarse, f64::NEG_INFINITY);

@@ -4,6 +4,7 @@
 //! It is the ground truth for accuracy figures, the material of the demo, and the training data
 //! of the neural tracker. Everything is deterministic from the performance and a seed.
 
+pub mod alignment;
 mod degrade;
 mod formant;
 mod glottal;
