@@ -42,6 +42,10 @@ const ENGAGE_FADE_S: f32 = 0.020;
 /// point (20 frames) plus a margin for grains reaching back.
 const F0_TRACK_FRAMES: usize = 64;
 
+/// Grains shorter than this either side (≈ 0.1 ms) are not laid: too short to carry a period,
+/// long enough to be a click.
+const MIN_HALF_LEN_SAMPLES: f64 = 4.0;
+
 /// Hann window table over −1..1 (odd length, so 0 sits on an entry).
 const HANN_TABLE_LEN: usize = 1025;
 
@@ -308,7 +312,17 @@ impl Resynthesizer {
             }
             let shifts = *shifts.get_or_insert_with(|| wanted.ratios());
             let (grain, spacing) = self.cut_grain(centre, cut_at, &shifts);
-            if self.grain_count < MAX_GRAINS {
+            // A grain must begin where its window is zero: one whose window would already be open
+            // (its mark's period is longer than the lead, as across an octave leap, or it is due
+            // late) is shortened to start here, and dropped if that leaves too little of it.
+            let room_samples = (centre - output_at) * grain.formant_ratio;
+            let grain = Grain {
+                half_len_samples: grain.half_len_samples.min(room_samples),
+                synthesis_end: centre
+                    + grain.half_len_samples.min(room_samples) / grain.formant_ratio,
+                ..grain
+            };
+            if grain.half_len_samples >= MIN_HALF_LEN_SAMPLES && self.grain_count < MAX_GRAINS {
                 self.grains[self.grain_count] = grain;
                 self.grain_count += 1;
             }
