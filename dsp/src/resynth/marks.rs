@@ -203,6 +203,23 @@ impl PitchMarks {
         (first_lag + best as i64) as f64 + offset
     }
 
+    /// The spacing of the two voiced marks around `position`, if both have been placed: the
+    /// period the input actually had there, as the cycle matching measured it.
+    pub fn spacing_around(&self, position: f64) -> Option<f64> {
+        let kept = self.count.min(MARK_CAPACITY as u64);
+        let mut later: Option<PitchMark> = None;
+        for i in (self.count - kept..self.count).rev() {
+            let mark = self.ring[(i % MARK_CAPACITY as u64) as usize];
+            if mark.position <= position {
+                return later
+                    .filter(|next| next.voiced && mark.voiced)
+                    .map(|next| next.position - mark.position);
+            }
+            later = Some(mark);
+        }
+        None
+    }
+
     /// The mark nearest to `position`, if any has been placed.
     pub fn nearest(&self, position: f64) -> Option<PitchMark> {
         let kept = self.count.min(MARK_CAPACITY as u64);

@@ -377,11 +377,18 @@ impl Resynthesizer {
             synthesis_end: centre + period / formant_ratio,
             voiced: true,
         };
-        // The next grain follows one target period later: the input's period half-way there
-        // (from the F0 track, which is smoother than the spacing of two marks), over the ratio.
-        let input_period = self
-            .f0
-            .period_at(cut_at + 0.5 * period / pitch_ratio)
+        // The next grain follows one target period later: the input's period half-way there, over
+        // the ratio. Where the tracker has decided that point (always in Studio mode) its F0 is
+        // the smoother measure; past its newest frame (Live mode) the spacing the cycle matching
+        // found beats extrapolating the F0 (measured: p95 error 23-52 -> 17-52 cents, singing).
+        let half_way = cut_at + 0.5 * period / pitch_ratio;
+        let measured = if self.f0.is_decided(half_way) {
+            None
+        } else {
+            self.marks.spacing_around(half_way)
+        };
+        let input_period = measured
+            .or_else(|| self.f0.period_at(half_way))
             .unwrap_or(period)
             .clamp(shortest, longest);
         (grain, input_period / pitch_ratio)
