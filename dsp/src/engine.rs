@@ -257,6 +257,12 @@ impl Engine {
         self.tracker.latency_samples() + (lookahead_s * self.sample_rate_hz as f64).ceil() as usize
     }
 
+    /// `(ahead, behind)`: how far from the reported latency vowel timing may take the output, in
+    /// samples ((0, 0) in Live mode).
+    pub fn timing_room_samples(&self) -> (f64, f64) {
+        self.resynth.timing_room_samples()
+    }
+
     /// How far the output currently runs behind (> 0) or ahead of the reported latency because
     /// vowels were lengthened or shortened (Studio mode; always 0 in Live mode), in samples.
     pub fn timing_offset_samples(&self) -> f64 {

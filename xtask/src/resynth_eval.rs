@@ -110,6 +110,9 @@ struct Stretched {
     /// step with the input, i.e. total duration is kept.
     final_offset_samples: f64,
     latency_samples: usize,
+    /// The timing offset after every block, and how far behind it may go.
+    offset_per_block: Vec<f64>,
+    behind_room_samples: f64,
 }
 
 /// Renders `input` in Studio mode with vowels lengthened by [`VOWEL_STRETCH`].
@@ -125,10 +128,12 @@ fn affetto_stretch(input: &[f32]) -> Stretched {
     let mut samples = input.to_vec();
     samples.resize(input.len() + latency, 0.0);
     let (mut behind, mut ahead) = (0.0f64, 0.0f64);
+    let mut offset_per_block = Vec::with_capacity(samples.len() / BLOCK + 1);
     for block in samples.chunks_mut(BLOCK) {
         engine.process(&mut [block], &controls);
         behind = behind.max(engine.timing_offset_samples());
         ahead = ahead.min(engine.timing_offset_samples());
+        offset_per_block.push(engine.timing_offset_samples());
     }
     samples.drain(..latency);
     Stretched {
@@ -137,6 +142,9 @@ fn affetto_stretch(input: &[f32]) -> Stretched {
         ahead_samples: -ahead,
         final_offset_samples: engine.timing_offset_samples(),
         latency_samples: latency,
+        // The trace is in output blocks from the first input sample; drop the latency's worth.
+        offset_per_block: offset_per_block.split_off(latency / BLOCK),
+        behind_room_samples: engine.timing_room_samples().1,
     }
 }
 
@@ -655,7 +663,7 @@ pub fn run(with_peers: bool) -> Result<()> {
     )?;
     writeln!(
         report,
-        "| input | runs | matched | median growth | runs grown ≥ 20 % | of those the room allows | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
+        "| input | runs | matched | median growth | runs grown ≥ 20 % | of those whose room allowed it | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
     )?;
     writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
     for (input_name, condition_index) in inputs {
@@ -668,27 +676,36 @@ pub fn run(with_peers: bool) -> Result<()> {
             output,
         )?;
         let ms = |samples: f64| 1000.0 * samples / SAMPLE_RATE_HZ as f64;
-        // A run can grow by 20 % only if that fits in the whole room, ahead plus behind.
-        let room_s = (stretched.ahead_samples + stretched.behind_samples) / SAMPLE_RATE_HZ as f64;
+        // A run can grow by 20 % only if the lag it starts with leaves that much room behind:
+        // what the pauses before it gave back (or banked) is what it has.
+        let room_at_s = |start_s: f64| -> f64 {
+            let block = (start_s * SAMPLE_RATE_HZ as f64) as usize / BLOCK;
+            let lag = stretched
+                .offset_per_block
+                .get(block)
+                .copied()
+                .unwrap_or(0.0);
+            (stretched.behind_room_samples - lag) / SAMPLE_RATE_HZ as f64
+        };
         let input_runs =
             voiced_runs(&affetto_track(&voice.samples, AnalysisMode::Studio, frames).0);
         let output_runs = voiced_runs(&affetto_track(output, AnalysisMode::Studio, frames).0);
-        let matched: Vec<(f64, f64)> = input_runs
+        let matched: Vec<(f64, f64, f64)> = input_runs
             .iter()
             .filter_map(|&(start, end)| {
                 output_runs
                     .iter()
                     .find(|(s, _)| (s - start).abs() <= 0.08)
-                    .map(|(s, e)| (end - start, (e - s) / (end - start) - 1.0))
+                    .map(|(s, e)| (end - start, (e - s) / (end - start) - 1.0, room_at_s(*s)))
             })
             .collect();
-        let grown = matched.iter().filter(|(_, g)| *g >= 0.2).count();
-        let fitting: Vec<&(f64, f64)> = matched
+        let grown = matched.iter().filter(|(_, g, _)| *g >= 0.2).count();
+        let fitting: Vec<_> = matched
             .iter()
-            .filter(|(len, _)| 0.2 * len <= room_s)
+            .filter(|(len, _, room_s)| 0.2 * len <= *room_s)
             .collect();
-        let fitting_grown = fitting.iter().filter(|(_, g)| *g >= 0.2).count();
-        let mut growth: Vec<f64> = matched.iter().map(|(_, g)| *g).collect();
+        let fitting_grown = fitting.iter().filter(|(_, g, _)| *g >= 0.2).count();
+        let mut growth: Vec<f64> = matched.iter().map(|(_, g, _)| *g).collect();
         let (median_growth, _) = median_p95(&mut growth);
         let line = format!(
             "| {input_name} | {} | {} | {:+.1} % | {grown} ({:.0} %) | {fitting_grown} of {} | {:.1} | {:.1} | {:.1} |",

@@ -54,6 +54,11 @@ impl ElasticBuffer {
         self.lag_samples
     }
 
+    /// `(ahead, behind)`: how far the lag may go either way, in samples (both ≥ 0).
+    pub fn room_samples(&self) -> (f64, f64) {
+        (-self.range_samples.0, self.range_samples.1)
+    }
+
     /// Whether timing can change at all (Studio) or is fixed (Live).
     pub fn is_elastic(&self) -> bool {
         self.range_samples != (0.0, 0.0)

@@ -197,6 +197,12 @@ impl Resynthesizer {
         self.delay_samples
     }
 
+    /// `(ahead, behind)`: how far from the nominal delay vowel timing may take the output, in
+    /// samples.
+    pub fn timing_room_samples(&self) -> (f64, f64) {
+        self.elastic.room_samples()
+    }
+
     /// How far behind (> 0) or ahead of the nominal delay the output currently is, in samples,
     /// because vowels were lengthened or shortened.
     pub fn timing_offset_samples(&self) -> f64 {
