@@ -13,7 +13,9 @@
 //!   process, each peer timed as a process run right after Affetto's run of the same shift.
 //!
 //! Rubber Band R3 is `rubberband --fine -F` (formants preserved), R2 `rubberband -F`; sox is
-//! `sox pitch`, which has no formant preservation. Files go to `target/resynth-eval/`.
+//! `sox pitch`, which has no formant preservation. A third input, real speech, is the spoken
+//! channel names Debian's alsa-utils ships (installed if missing); having no truth, it is scored
+//! against Affetto's track of it. Files go to `target/resynth-eval/`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use affetto_dsp::pitch::AnalysisMode;
-use affetto_dsp::synth::{self, FrameTruth};
+use affetto_dsp::synth::{self, FrameTruth, VoiceRender};
 use affetto_dsp::{Controls, Engine};
 use anyhow::{Context, Result, bail};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -67,6 +69,62 @@ impl Method {
             Method::SoxPitch => "sox pitch".into(),
         }
     }
+}
+
+/// Where Debian's alsa-utils puts its spoken channel names ("Front Center", …): a real voice,
+/// recorded at 48 kHz, shipped under the GPL-2.
+const REAL_SPEECH_DIR: &str = "/usr/share/sounds/alsa";
+const REAL_SPEECH_FILES: [&str; 8] = [
+    "Front_Center",
+    "Front_Left",
+    "Front_Right",
+    "Rear_Center",
+    "Rear_Left",
+    "Rear_Right",
+    "Side_Left",
+    "Side_Right",
+];
+
+/// The alsa-utils recordings joined by 0.3 s pauses (installing the package if allowed and
+/// missing), with Affetto's Studio track of them standing in for a truth no one has: scores
+/// against it say how faithfully a method carries the voice's own contour.
+fn real_speech(may_install: bool) -> Option<VoiceRender> {
+    let dir = Path::new(REAL_SPEECH_DIR);
+    if !dir.exists() && may_install {
+        succeeds(Command::new("apt-get").args(["install", "-y", "-q", "alsa-utils"]));
+    }
+    let mut samples = Vec::new();
+    for name in REAL_SPEECH_FILES {
+        let mut reader = hound::WavReader::open(dir.join(format!("{name}.wav"))).ok()?;
+        let spec = reader.spec();
+        if spec.sample_rate != SAMPLE_RATE_HZ || spec.channels != 1 || spec.bits_per_sample != 16 {
+            return None;
+        }
+        samples.extend(
+            reader
+                .samples::<i16>()
+                .map(|s| s.map_or(0.0, |v| v as f32 / 32768.0)),
+        );
+        samples.extend(std::iter::repeat_n(0.0, 3 * SAMPLE_RATE_HZ as usize / 10));
+    }
+    samples.resize(samples.len().div_ceil(240) * 240, 0.0);
+    let frames = samples.len() / 240;
+    let (track, _) = affetto_track(&samples, AnalysisMode::Studio, frames);
+    let frames = track
+        .iter()
+        .enumerate()
+        .map(|(i, &f0_hz)| FrameTruth {
+            time_s: i as f64 * 0.005,
+            f0_hz,
+            voiced: f0_hz > 0.0,
+            vibrato: None,
+        })
+        .collect();
+    Some(VoiceRender {
+        samples,
+        sample_rate_hz: SAMPLE_RATE_HZ,
+        frames,
+    })
 }
 
 /// Vowel lengthening asked for in the timing measurement.
@@ -482,11 +540,20 @@ pub fn run(with_peers: bool) -> Result<()> {
 
     let envelopes = EnvelopeAnalyser::new();
     let all_conditions = conditions();
-    let inputs = [("singing", 0usize), ("speech", 1usize)];
+    let mut inputs: Vec<(&'static str, VoiceRender)> = [("singing", 0usize), ("speech", 1usize)]
+        .into_iter()
+        .map(|(name, index)| (name, render_set(&all_conditions[index], index as u64, 1)))
+        .collect();
+    match real_speech(with_peers) {
+        Some(voice) => inputs.push(("real speech", voice)),
+        None => {
+            println!("real speech left out: alsa-utils' recordings could not be found or installed")
+        }
+    }
     let mut rows = Vec::new();
     let mut detector_checks = Vec::new();
-    for (input_name, condition_index) in inputs {
-        let voice = render_set(&all_conditions[condition_index], condition_index as u64, 1);
+    for (input_name, voice) in &inputs {
+        let input_name = *input_name;
         let input_wav = out_dir.join(format!("{input_name}.wav"));
         write_wav(&input_wav, &voice.samples)?;
         let input = read_wav(&input_wav)?;
@@ -666,8 +733,7 @@ pub fn run(with_peers: bool) -> Result<()> {
         "| input | runs | matched | median growth | runs grown ≥ 20 % | of those whose room allowed it | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
     )?;
     writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
-    for (input_name, condition_index) in inputs {
-        let voice = render_set(&all_conditions[condition_index], condition_index as u64, 1);
+    for (input_name, voice) in &inputs {
         let frames = voice.frames.len();
         let stretched = affetto_stretch(&voice.samples);
         let output = &stretched.samples;
