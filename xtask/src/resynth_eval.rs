@@ -33,6 +33,7 @@ use crate::pitch_eval::{
     SAMPLE_RATE_HZ, affetto_track, conditions, grid_track, parse_time_f0, peers, read_wav,
     render_set, succeeds, write_wav,
 };
+use crate::vibrato_eval::median_p95;
 
 const SHIFTS_ST: [f32; 8] = [-12.0, -7.0, -3.0, -1.0, 1.0, 3.0, 7.0, 12.0];
 const BLOCK: usize = 64;
@@ -349,15 +350,6 @@ fn transfer_errors(
         }
     }
     median_p95(&mut errors)
-}
-
-fn median_p95(values: &mut [f64]) -> (f64, f64) {
-    if values.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.95))
 }
 
 /// Cepstrally smoothed log-power envelopes (dB) of every frame, over the band's bins.

@@ -496,7 +496,8 @@ fn score_added(
     )
 }
 
-fn median_p95(values: &mut [f64]) -> (f64, f64) {
+/// Median and 95th percentile (NaN for none), sorting `values` in place.
+pub(crate) fn median_p95(values: &mut [f64]) -> (f64, f64) {
     if values.is_empty() {
         return (f64::NAN, f64::NAN);
     }
