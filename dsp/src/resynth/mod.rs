@@ -1,7 +1,8 @@
 //! Formant-preserving pitch resynthesis: TD-PSOLA on pitch marks from the analysis.
 //!
-//! Each glottal period of the input (between [`marks`]) is cut out as a two-period Hann grain
-//! and the grains are laid down again one *target* period apart. A grain carries the vocal
+//! Each glottal period of the input (between [`marks`]) is cut out as a Hann grain two periods
+//! long (narrower for upward shifts, see [`GRAIN_NARROWING`]) and the grains are laid down again
+//! one *target* period apart. A grain carries the vocal
 //! tract's response to one excitation, so moving grains changes the pitch and leaves the
 //! formants where they were; reading a grain faster or slower than it was recorded moves the
 //! formants on their own (the formant shift). Unvoiced grains are put back exactly where they
@@ -26,8 +27,9 @@ use marks::{PitchMarks, UNVOICED_SPACING_S};
 
 use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
 
-/// Most grains sounding at once: +24 st (ratio 4) with the formants 12 st down (grains read at
-/// half speed, so twice as long) overlaps 2 × 4 × 2 = 16; twice that for period changes.
+/// Most grains sounding at once: +24 st (ratio 4, grains narrowed to half a period either side)
+/// with the formants 12 st down (grains read at half speed, so twice as long) overlaps
+/// 2 × 0.5 × 4 × 2 = 8; four times that leaves room for period changes.
 const MAX_GRAINS: usize = 32;
 
 /// Crossfade between grains and untouched input at voicing edges: long enough not to click,
@@ -69,8 +71,8 @@ struct Grain {
     half_len_samples: f64,
     /// Input samples read per output sample: > 1 moves formants up.
     formant_ratio: f64,
-    /// Keeps the harmonics at the level of the envelope they sample: grains overlap
-    /// `pitch ratio / formant ratio` times as densely as in the input.
+    /// Keeps the harmonics at the level of the envelope they sample: the inverse of how much
+    /// more densely the laid grains overlap than one-period windows of the input would.
     gain: f32,
     /// Last output position the grain reaches.
     synthesis_end: f64,
