@@ -77,13 +77,6 @@ impl F0Track {
         Some(self.sample_rate_hz / f0)
     }
 
-    /// Whether the tracker has decided the frames around input `position` (else [`Self::period_at`]
-    /// extrapolates).
-    pub fn is_decided(&self, position: f64) -> bool {
-        self.latest
-            .is_some_and(|latest| position / self.hop_samples <= latest as f64)
-    }
-
     /// Whether any decided frame after input `position` is voiced: in Studio mode the frames run
     /// 100 ms ahead of the output, so this sees the next vowel coming.
     pub fn voiced_after(&self, position: f64) -> bool {

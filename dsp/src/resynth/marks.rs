@@ -108,6 +108,28 @@ impl PitchMarks {
         }
     }
 
+    /// Places further voiced marks, up to one beyond `position`, as long as each can be refined on
+    /// input that has arrived: the cycles measured ahead tell the coming period better than the
+    /// tracker's F0 (smoothed, and extrapolated past its newest frame in Live mode).
+    pub fn extend_while_measurable(&mut self, position: f64, input: &SignalHistory, f0: &F0Track) {
+        let newest = input.written() as f64 - 1.0;
+        while let Some(&last) = self.last() {
+            if !last.voiced || last.position > position {
+                return;
+            }
+            let Some(period) = f0.period_at(last.position + 0.5 * last.period_samples) else {
+                return;
+            };
+            let reach = SEARCH_SHARE * period;
+            let half_span = (0.5 * period).min(self.max_half_span_samples).floor();
+            if last.position + period + reach + half_span + 2.0 > newest {
+                return;
+            }
+            let next = self.next_mark(&last, input, f0);
+            self.append(next);
+        }
+    }
+
     fn append(&mut self, mark: PitchMark) {
         self.ring[(self.count % MARK_CAPACITY as u64) as usize] = mark;
         self.count += 1;
@@ -203,17 +225,23 @@ impl PitchMarks {
         (first_lag + best as i64) as f64 + offset
     }
 
-    /// The spacing of the two voiced marks around `position`, if both have been placed: the
-    /// period the input actually had there, as the cycle matching measured it.
+    /// The spacing of the two voiced marks around `position` (past the newest mark, its spacing
+    /// from the one before): the period the input actually had there, as the cycle matching
+    /// measured it.
     pub fn spacing_around(&self, position: f64) -> Option<f64> {
         let kept = self.count.min(MARK_CAPACITY as u64);
         let mut later: Option<PitchMark> = None;
         for i in (self.count - kept..self.count).rev() {
             let mark = self.ring[(i % MARK_CAPACITY as u64) as usize];
             if mark.position <= position {
-                return later
-                    .filter(|next| next.voiced && mark.voiced)
-                    .map(|next| next.position - mark.position);
+                // Past the newest mark, the newest spacing is the latest measure there is.
+                let next = later.unwrap_or(mark);
+                let spacing = if later.is_some() {
+                    next.position - mark.position
+                } else {
+                    mark.period_samples
+                };
+                return (next.voiced && mark.voiced).then_some(spacing);
             }
             later = Some(mark);
         }
