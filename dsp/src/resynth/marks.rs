@@ -117,7 +117,7 @@ impl PitchMarks {
             if !last.voiced || last.position > position {
                 return;
             }
-            let Some(period) = f0.period_at(last.position + 0.5 * last.period_samples) else {
+            let Some(period) = period_after(&last, f0) else {
                 return;
             };
             let reach = SEARCH_SHARE * period;
@@ -137,11 +137,7 @@ impl PitchMarks {
 
     fn next_mark(&mut self, last: &PitchMark, input: &SignalHistory, f0: &F0Track) -> PitchMark {
         let newest = input.written() as f64 - 1.0;
-        // The period between this mark and the next, read half-way between them.
-        let Some(period) = f0
-            .period_at(last.position + 0.5 * last.period_samples)
-            .and_then(|guess| f0.period_at(last.position + 0.5 * guess))
-        else {
+        let Some(period) = period_after(last, f0) else {
             return PitchMark {
                 position: last.position + self.unvoiced_spacing_samples,
                 period_samples: self.unvoiced_spacing_samples,
@@ -274,6 +270,13 @@ fn peak_position(start: f64, end: f64, score: impl Fn(i64) -> f32) -> f64 {
     }
     let n = best.0;
     n as f64 + parabolic_vertex(score(n - 1), score(n), score(n + 1))
+}
+
+/// The tracker's period between `last` and the mark after it, read half-way between them; `None`
+/// where the voice stops.
+fn period_after(last: &PitchMark, f0: &F0Track) -> Option<f64> {
+    f0.period_at(last.position + 0.5 * last.period_samples)
+        .and_then(|guess| f0.period_at(last.position + 0.5 * guess))
 }
 
 /// Offset (−0.5..0.5) of the vertex of the parabola through three equally spaced values.
