@@ -54,7 +54,7 @@ const CLICK_BLOCK: usize = 96;
 const CLICK_CONTEXT_BLOCKS: usize = 10;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Method {
+pub(crate) enum Method {
     Affetto(AnalysisMode),
     RubberBandR3,
     RubberBandR2,
@@ -62,7 +62,7 @@ enum Method {
 }
 
 impl Method {
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         match self {
             Method::Affetto(mode) => format!("Affetto {mode:?}"),
             Method::RubberBandR3 => "Rubber Band R3 --fine -F".into(),
@@ -89,7 +89,7 @@ const REAL_SPEECH_FILES: [&str; 8] = [
 /// The alsa-utils recordings joined by 0.3 s pauses (installing the package if allowed and
 /// missing), with Affetto's Studio track of them standing in for a truth no one has: scores
 /// against it say how faithfully a method carries the voice's own contour.
-fn real_speech(may_install: bool) -> Option<VoiceRender> {
+pub(crate) fn real_speech(may_install: bool) -> Option<VoiceRender> {
     let dir = Path::new(REAL_SPEECH_DIR);
     if !dir.exists() && may_install {
         succeeds(Command::new("apt-get").args(["install", "-y", "-q", "alsa-utils"]));
@@ -233,7 +233,7 @@ fn affetto_shift(input: &[f32], mode: AnalysisMode, shift_st: f32) -> Render {
     Render { samples, seconds }
 }
 
-fn run_peer(method: Method, input: &Path, output: &Path, shift_st: f32) -> Result<f64> {
+pub(crate) fn run_peer(method: Method, input: &Path, output: &Path, shift_st: f32) -> Result<f64> {
     let mut command = match method {
         Method::RubberBandR3 | Method::RubberBandR2 => {
             let mut command = Command::new("rubberband");

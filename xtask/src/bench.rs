@@ -1,0 +1,237 @@
+//! `cargo xtask bench`: what Affetto costs on this machine, and what its peers cost for the same
+//! shift, from one run.
+//!
+//! - Affetto's whole engine, Live and Studio, mono and stereo, in host blocks of 32/64/256/1024 at
+//!   48 kHz on 60 s of generated singing, shifting it +3 st (so resynthesis is engaged) and, for
+//!   reference, idle at neutral settings: CPU time per second of audio, per-block median and
+//!   99.9th percentile, and the allocations counted on the process path (must be 0).
+//! - The same +3 st shift by `rubberband --fine -F` (R3), `rubberband -F` (R2) and `sox pitch` on the
+//!   same file, each run right after an Affetto run of it, so the ratios are pairwise; and on the
+//!   real speech resynth-eval uses, where available.
+//! - Peak RSS of this process (Affetto's side).
+//!
+//! Kernel micro-benchmarks are criterion's: `cargo bench -p affetto-dsp --bench kernels`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::synth;
+use affetto_dsp::{Controls, Engine};
+use anyhow::{Context, Result};
+use rand::SeedableRng;
+use rand_pcg::Pcg32;
+
+use crate::pitch_eval::{SAMPLE_RATE_HZ, write_wav};
+use crate::resynth_eval::{Method, real_speech, run_peer};
+
+/// Counts allocations while `COUNTING` is set: the process path's allocation count, measured in
+/// the same run as its time.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+const BLOCKS: [usize; 4] = [32, 64, 256, 1024];
+const SHIFT_ST: f32 = 3.0;
+const VOCAL_S: f64 = 60.0;
+
+/// One engine configuration's run over a signal.
+struct EngineRun {
+    seconds: f64,
+    median_block_us: f64,
+    p999_block_us: f64,
+    allocations: u64,
+}
+
+/// Runs the engine over `signal` (copied to every channel) in blocks of `block`, timing each block.
+fn run_engine(
+    signal: &[f32],
+    mode: AnalysisMode,
+    channels: usize,
+    block: usize,
+    controls: &Controls,
+) -> EngineRun {
+    let mut engine = Engine::new(channels);
+    engine.prepare(SAMPLE_RATE_HZ as f32, block, mode);
+    engine.reset(controls);
+    let mut buffers = vec![vec![0.0f32; block]; channels];
+    let mut block_ns = Vec::with_capacity(signal.len() / block + 1);
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    for chunk in signal.chunks(block) {
+        for buffer in buffers.iter_mut() {
+            buffer[..chunk.len()].copy_from_slice(chunk);
+        }
+        let mut slices: [&mut [f32]; 2] = Default::default();
+        for (slot, buffer) in slices.iter_mut().zip(buffers.iter_mut()) {
+            *slot = &mut buffer[..chunk.len()];
+        }
+        let block_started = Instant::now();
+        COUNTING.store(true, Ordering::Relaxed);
+        engine.process(&mut slices[..channels], controls);
+        COUNTING.store(false, Ordering::Relaxed);
+        block_ns.push(block_started.elapsed().as_nanos() as u64);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    block_ns.sort_unstable();
+    let at = |q: f64| block_ns[((block_ns.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    EngineRun {
+        seconds,
+        median_block_us: at(0.5),
+        p999_block_us: at(0.999),
+        allocations: ALLOCATIONS.load(Ordering::Relaxed),
+    }
+}
+
+/// Peak resident set of this process, in MB, from /proc (0 where there is none).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+pub fn run() -> Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let out_dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+            .join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let out_dir = out_dir.canonicalize()?;
+
+    let mut rng = Pcg32::seed_from_u64(60);
+    let vocal = synth::render(
+        &synth::random_singing(&mut rng, VOCAL_S),
+        SAMPLE_RATE_HZ,
+        60,
+    );
+    let audio_s = vocal.samples.len() as f64 / SAMPLE_RATE_HZ as f64;
+    let shifted = Controls {
+        pitch_shift_st: SHIFT_ST,
+        ..Controls::default()
+    };
+
+    let mut report = String::new();
+    writeln!(
+        report,
+        "Affetto's engine at 48 kHz on {audio_s:.0} s of generated singing. CPU = ms per second of \
+         audio on the audio thread (1 % of a core = 10 ms/s); block times in µs; allocations \
+         counted inside `Engine::process`.\n"
+    )?;
+    writeln!(
+        report,
+        "| mode | settings | channels | block | CPU ms/s | median block µs | p99.9 block µs | p99.9 / median | allocations |"
+    )?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
+    for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
+        for (settings, controls) in [("+3 st", &shifted), ("neutral", &Controls::default())] {
+            for channels in [1, 2] {
+                for block in BLOCKS {
+                    if settings == "neutral" && (channels == 2 || block != 64) {
+                        continue;
+                    }
+                    let run = run_engine(&vocal.samples, mode, channels, block, controls);
+                    let line = format!(
+                        "| {mode:?} | {settings} | {channels} | {block} | {:.2} | {:.1} | {:.1} | {:.1} | {} |",
+                        1000.0 * run.seconds / audio_s,
+                        run.median_block_us,
+                        run.p999_block_us,
+                        run.p999_block_us / run.median_block_us.max(1e-3),
+                        run.allocations
+                    );
+                    println!("{line}");
+                    writeln!(report, "{line}")?;
+                }
+            }
+        }
+    }
+    writeln!(
+        report,
+        "\nPeak RSS of the benchmark process (all engines above, one at a time): {:.1} MB. The \
+         Studio mode's neural worker does not exist yet; there is no worker row.\n",
+        peak_rss_mb()
+    )?;
+
+    // Peers, each timed right after Affetto (Studio, mono, 64-sample blocks, whole engine) on the
+    // same file, so drift of the machine cancels in the ratio.
+    writeln!(
+        report,
+        "The same +{SHIFT_ST} st shift, pair by pair: Affetto Studio (mono, 64-sample blocks, \
+         analysis included) then the peer as a process on a 16-bit WAV of the same audio.\n"
+    )?;
+    writeln!(
+        report,
+        "| input | peer | peer CPU ms/s | Affetto CPU ms/s | Affetto / peer |"
+    )?;
+    writeln!(report, "|---|---|---|---|---|")?;
+    let mut inputs = vec![("generated singing", vocal.samples.clone())];
+    if let Some(speech) = real_speech(true) {
+        inputs.push(("real speech (alsa-utils)", speech.samples));
+    }
+    for (name, samples) in &inputs {
+        let wav = out_dir.join(format!(
+            "{}.wav",
+            name.split_whitespace().next().unwrap_or("in")
+        ));
+        write_wav(&wav, samples)?;
+        let seconds = samples.len() as f64 / SAMPLE_RATE_HZ as f64;
+        for peer in [Method::RubberBandR3, Method::RubberBandR2, Method::SoxPitch] {
+            let affetto = run_engine(samples, AnalysisMode::Studio, 1, 64, &shifted);
+            let out = out_dir.join("peer-out.wav");
+            let line = match run_peer(peer, &wav, &out, SHIFT_ST) {
+                Ok(peer_seconds) => format!(
+                    "| {name} | {} | {:.1} | {:.1} | {:.3} |",
+                    peer.name(),
+                    1000.0 * peer_seconds / seconds,
+                    1000.0 * affetto.seconds / seconds,
+                    affetto.seconds / peer_seconds
+                ),
+                Err(error) => format!("| {name} | {} | failed: {error:#} | | |", peer.name()),
+            };
+            println!("{line}");
+            writeln!(report, "{line}")?;
+        }
+    }
+    writeln!(
+        report,
+        "\nNot yet measurable: the sad-preset transform (the emotion transform does not exist yet) \
+         and the neural worker."
+    )?;
+    let report_path = out_dir.join("report.md");
+    std::fs::write(&report_path, &report)?;
+    println!("\n{report}\nwritten to {}", report_path.display());
+    Ok(())
+}
