@@ -14,14 +14,13 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use affetto_dsp::pitch::AnalysisMode;
 use affetto_dsp::synth;
 use affetto_dsp::{Controls, Engine};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
 
@@ -124,13 +123,7 @@ fn peak_rss_mb() -> f64 {
 }
 
 pub fn run() -> Result<()> {
-    nice_plug_xtask::chdir_workspace_root()?;
-    let out_dir =
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-            .join("bench");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let out_dir = out_dir.canonicalize()?;
+    let out_dir = crate::report_dir("bench")?;
 
     let mut rng = Pcg32::seed_from_u64(60);
     let vocal = synth::render(

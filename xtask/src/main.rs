@@ -17,7 +17,21 @@ mod pitch_eval;
 mod resynth_eval;
 mod vibrato_eval;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+/// `target/NAME/` (or under `CARGO_TARGET_DIR`), created, as an absolute path: where a report
+/// command writes its files. Absolute because peers such as Praat resolve relative paths against
+/// their own script's folder. Moves into the workspace root first.
+fn report_dir(name: &str) -> Result<PathBuf> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join(name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir.canonicalize()?)
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -15,7 +15,7 @@ use affetto_dsp::pitch::{AnalysisMode, PitchTracker};
 use affetto_dsp::synth::{
     self, Degradation, FrameTruth, NoiseKind, Phrase, PitchCurve, SegmentKind, VoiceRender,
 };
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
 
@@ -393,14 +393,7 @@ pub(crate) fn peers() -> Vec<Peer> {
 
 /// `with_peers`: false scores Affetto alone (seconds instead of the better part of an hour).
 pub fn run(with_peers: bool) -> Result<()> {
-    nice_plug_xtask::chdir_workspace_root()?;
-    let out_dir =
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-            .join("pitch-eval");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    // Absolute, because Praat resolves relative paths against its script's folder.
-    let out_dir = out_dir.canonicalize()?;
+    let out_dir = crate::report_dir("pitch-eval")?;
 
     let mut available = Vec::new();
     for peer in peers().into_iter().filter(|_| with_peers) {

@@ -18,7 +18,7 @@
 //! against Affetto's track of it. Files go to `target/resynth-eval/`.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -498,13 +498,7 @@ struct Row {
 
 /// `with_peers`: false renders and scores Affetto alone.
 pub fn run(with_peers: bool) -> Result<()> {
-    nice_plug_xtask::chdir_workspace_root()?;
-    let out_dir =
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-            .join("resynth-eval");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
-    let out_dir = out_dir.canonicalize()?;
+    let out_dir = crate::report_dir("resynth-eval")?;
 
     let mut methods = vec![
         Method::Affetto(AnalysisMode::Live),
