@@ -2,6 +2,9 @@
 
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
+use crate::emotion::{
+    EmotionControls, EmotionDirection, EmotionStage, StyleAnalyzer, StyleProfile,
+};
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
 use crate::resynth::{ResynthCurves, Resynthesizer};
@@ -41,6 +44,10 @@ const STUDIO_DELAY_BUDGET_S: f64 = 0.245;
 /// tracker's frames run ahead of the output, less the longest grain's reach (≈ 20 ms).
 const STUDIO_TIMING_AHEAD_S: f64 = 0.060;
 
+/// The running profile of the input that a reference style is compared with forgets with this
+/// time constant: a few phrases.
+const INPUT_STYLE_MEMORY_S: f32 = 10.0;
+
 /// What the user controls, as targets: the engine glides to them without clicks.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Controls {
@@ -57,6 +64,8 @@ pub struct Controls {
     /// Vowel durations relative to the input (> 1 longer), within the Studio delay budget;
     /// Live mode keeps timing fixed.
     pub vowel_stretch: f32,
+    /// The emotion to give the voice.
+    pub emotion: EmotionControls,
 }
 
 impl Default for Controls {
@@ -68,6 +77,7 @@ impl Default for Controls {
             pitch_shift_st: 0.0,
             formant_shift_st: 0.0,
             vowel_stretch: 1.0,
+            emotion: EmotionControls::default(),
         }
     }
 }
@@ -88,6 +98,8 @@ impl Controls {
                 .clamp(FORMANT_SHIFT_RANGE_ST.0, FORMANT_SHIFT_RANGE_ST.1),
             vowel_stretch: finite_or(self.vowel_stretch, 1.0)
                 .clamp(VOWEL_STRETCH_RANGE.0, VOWEL_STRETCH_RANGE.1),
+            // Sanitized where it becomes a direction.
+            emotion: self.emotion,
         }
     }
 }
@@ -115,6 +127,18 @@ pub struct Engine {
     latest_frame: Option<ContourFrame>,
     /// Renders the voice at the analysis latency, shifted as asked.
     resynth: Resynthesizer,
+    /// Turns decomposed frames into the pitch, timing, loudness and timbre changes of the
+    /// emotion asked for.
+    emotion: EmotionStage,
+    /// The direction asked for by the current controls.
+    emotion_direction: EmotionDirection,
+    /// A reference take's style, when one is loaded, and the input's running style it is
+    /// compared with.
+    reference_style: Option<StyleProfile>,
+    input_style: StyleAnalyzer,
+    /// Input samples processed since the last reset: places each frame's targets at the output
+    /// sample it describes.
+    samples_processed: u64,
     /// Input aligned to the analysis (the latency the host compensates), and the final mix.
     dry_wet: DryWetMixer,
     mix_fraction: LinearRamp,
@@ -149,6 +173,11 @@ impl Engine {
             mono: Vec::new(),
             latest_frame: None,
             resynth: Resynthesizer::new(1, 48_000.0, 0, (0, 0)),
+            emotion: EmotionStage::new(48_000.0, 1, AnalysisMode::Live),
+            emotion_direction: EmotionDirection::NEUTRAL,
+            reference_style: None,
+            input_style: StyleAnalyzer::new(INPUT_STYLE_MEMORY_S),
+            samples_processed: 0,
             dry_wet: DryWetMixer::new(0, 0, 0),
             mix_fraction: LinearRamp::new(defaults.mix_fraction),
             output_gain: LinearRamp::new(db_to_gain(defaults.output_gain_db)),
@@ -187,6 +216,10 @@ impl Engine {
         );
         self.mono = vec![0.0; self.max_block_samples];
         self.latest_frame = None;
+        self.emotion = EmotionStage::new(self.sample_rate_hz, self.max_block_samples, mode);
+        self.emotion.reset(&self.emotion_direction);
+        self.input_style.reset();
+        self.samples_processed = 0;
         let latency = self.analysis_latency_samples();
         let timing_room_samples = match mode {
             AnalysisMode::Live => (0, 0),
@@ -234,6 +267,10 @@ impl Engine {
         self.decomposer.reset();
         self.resynth.reset();
         self.latest_frame = None;
+        self.emotion_direction = controls.emotion.direction(None);
+        self.emotion.reset(&self.emotion_direction);
+        self.input_style.reset();
+        self.samples_processed = 0;
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain
             .snap_to(db_to_gain(controls.output_gain_db));
@@ -275,6 +312,26 @@ impl Engine {
         self.latest_frame
     }
 
+    /// Loads (or with `None` clears) the reference style the input is moved towards, scaled by
+    /// `EmotionControls::style_amount`. Real-time safe: the profile is a handful of numbers.
+    pub fn set_reference_style(&mut self, profile: Option<StyleProfile>) {
+        if profile.is_some() && self.reference_style.is_none() {
+            self.input_style.reset();
+        }
+        self.reference_style = profile;
+    }
+
+    /// The input's running style profile (only kept while a reference is loaded).
+    pub fn input_style(&self) -> Option<StyleProfile> {
+        self.input_style.profile()
+    }
+
+    /// The emotion direction in force: the controls' direction after gliding and the mode's
+    /// limits (Live mode does not re-time).
+    pub fn emotion_direction(&self) -> EmotionDirection {
+        *self.emotion.direction()
+    }
+
     /// Processes one host block in place, `channels[channel][sample]`, gliding towards
     /// `controls` from the block's first sample (call it per sub-block for sample-accurate
     /// automation). Channels beyond the prepared count are silenced; blocks of any length are
@@ -289,6 +346,11 @@ impl Engine {
         self.pitch_shift_st.set_target(controls.pitch_shift_st);
         self.formant_shift_st.set_target(controls.formant_shift_st);
         self.vowel_stretch.set_target(controls.vowel_stretch);
+        let style = match (&self.reference_style, self.input_style.profile()) {
+            (Some(reference), Some(input)) => Some(input.direction_towards(reference)),
+            _ => None,
+        };
+        self.emotion_direction = controls.emotion.direction(style.as_ref());
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);
@@ -315,6 +377,8 @@ impl Engine {
         for channel in channels.iter_mut() {
             sanitize_input(channel);
         }
+        let hop_samples = HOP_S * self.sample_rate_hz as f64;
+        let latency = self.analysis_latency_samples() as f64;
 
         let mono = &mut self.mono[..n];
         mono.copy_from_slice(channels[0]);
@@ -325,29 +389,53 @@ impl Engine {
         }
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
-        let (decomposer, latest, resynth) = (
+        let chunk_start = self.samples_processed as f64;
+        let learn_input = self.reference_style.is_some();
+        let (decomposer, latest, resynth, emotion, direction, input_style) = (
             &mut self.decomposer,
             &mut self.latest_frame,
             &mut self.resynth,
+            &mut self.emotion,
+            &self.emotion_direction,
+            &mut self.input_style,
         );
         self.tracker.process(mono, |frame| {
             resynth.push_frame(frame);
             if let Some(decomposed) = decomposer.push(frame) {
                 *latest = Some(decomposed);
+                if learn_input {
+                    input_style.push(&decomposed);
+                }
+                // The output sample this frame describes, in this chunk.
+                let output_sample = decomposed.pitch.index as f64 * hop_samples + latency;
+                let in_chunk = (output_sample - chunk_start).max(0.0) as usize;
+                let targets = emotion.push_frame(&decomposed, direction, in_chunk);
+                resynth.push_frame_shift(
+                    decomposed.pitch.index,
+                    targets.pitch_shift_st,
+                    &targets.vibrato_forecast,
+                );
             }
         });
+        self.samples_processed += n as u64;
+        self.emotion.render_curves(n);
 
         self.dry_wet.capture_dry(channels);
         self.pitch_shift_st.fill(&mut self.pitch_shift_curve[..n]);
         self.formant_shift_st
             .fill(&mut self.formant_shift_curve[..n]);
         self.vowel_stretch.fill(&mut self.vowel_stretch_curve[..n]);
+        self.vowel_stretch_curve[..n]
+            .iter_mut()
+            .zip(self.emotion.vowel_stretch_curve(n))
+            .for_each(|(stretch, emotion)| *stretch *= emotion);
         let shifts = ResynthCurves {
             pitch_shift_st: &self.pitch_shift_curve[..n],
             formant_shift_st: &self.formant_shift_curve[..n],
             vowel_stretch: &self.vowel_stretch_curve[..n],
         };
         self.resynth.process(channels, &self.mono[..n], &shifts);
+        self.emotion.apply_voice(channels);
 
         self.mix_fraction.fill(&mut self.mix_curve[..n]);
         self.output_gain.fill(&mut self.gain_curve[..n]);

@@ -4,6 +4,7 @@
 //! [`synth`] module is the test voice with known truth that tests, benchmarks and the demo use.
 
 mod dry_wet;
+pub mod emotion;
 mod engine;
 mod lanes;
 pub mod pitch;

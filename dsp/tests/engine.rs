@@ -5,6 +5,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use affetto_dsp::emotion::{
+    EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
+};
 use affetto_dsp::{AnalysisMode, Controls, Engine, OUTPUT_CEILING, synth};
 
 /// Counts allocations made by a thread while it is inside [`allocations_during`].
@@ -75,9 +78,46 @@ impl Noise {
             pitch_shift_st: self.next_unit() * 48.0 - 24.0,
             formant_shift_st: self.next_unit() * 24.0 - 12.0,
             vowel_stretch: 0.5 + 1.5 * self.next_unit(),
+            emotion: EmotionControls {
+                source: if self.next_unit() < 0.5 {
+                    EmotionSource::Preset(EmotionPreset::ALL[(self.next_unit() * 5.99) as usize])
+                } else {
+                    EmotionSource::ArousalValence {
+                        arousal: self.next_unit() * 2.0 - 1.0,
+                        valence: self.next_unit() * 2.0 - 1.0,
+                    }
+                },
+                intensity: self.next_unit() * 1.5,
+                trims: EmotionDirection {
+                    f0_level_st: self.next_unit() * 12.0 - 6.0,
+                    f0_range_ratio: 0.5 + 1.5 * self.next_unit(),
+                    jitter_amount: self.next_unit() * 2.0 - 1.0,
+                    dynamics_ratio: 0.5 + 1.5 * self.next_unit(),
+                    tilt_db: self.next_unit() * 24.0 - 12.0,
+                    breath_amount: self.next_unit(),
+                    ..EmotionDirection::NEUTRAL
+                },
+                style_amount: self.next_unit() * 1.5,
+            },
         }
     }
 }
+
+/// A reference voice's style: low, narrow, slow, dark.
+const REFERENCE_STYLE: StyleProfile = StyleProfile {
+    f0_median_st: 50.0,
+    f0_iqr_st: 1.5,
+    intonation_slope_st_per_s: 4.0,
+    ending_slope_st_per_s: -3.0,
+    vibrato_presence: 0.4,
+    vibrato_rate_hz: 5.0,
+    vibrato_extent_cents: 40.0,
+    voiced_share: 0.7,
+    voiced_run_s: 0.6,
+    pause_s: 0.3,
+    loudness_spread_db: 4.0,
+    tilt_db: -20.0,
+};
 
 /// A test signal: sample value by sample index.
 type SampleAt = fn(usize) -> f32;
@@ -120,6 +160,10 @@ fn process_and_reset_never_allocate() {
                     engine.process(&mut slices[..channels], &noise.controls());
                     if i == 3 {
                         engine.reset(&noise.controls());
+                    }
+                    if i == 1 {
+                        // From here on the input's running style is compared with a reference.
+                        engine.set_reference_style(Some(REFERENCE_STYLE));
                     }
                 }
             });

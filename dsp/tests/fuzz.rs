@@ -6,6 +6,9 @@
 //!
 //! `AFFETTO_FUZZ_BLOCKS` sets how many blocks to run (default 100 000; the long run is 10⁷).
 
+use affetto_dsp::emotion::{
+    EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
+};
 use affetto_dsp::{AnalysisMode, Controls, Engine, OUTPUT_CEILING, synth};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -57,7 +60,38 @@ fn random_controls(rng: &mut impl Rng) -> Controls {
         pitch_shift_st: rng.random_range(-24.0..=24.0),
         formant_shift_st: rng.random_range(-12.0..=12.0),
         vowel_stretch: rng.random_range(0.5..=2.0),
+        emotion: EmotionControls {
+            source: if rng.random_bool(0.5) {
+                EmotionSource::Preset(EmotionPreset::ALL[rng.random_range(0..6)])
+            } else {
+                EmotionSource::ArousalValence {
+                    arousal: rng.random_range(-1.0..=1.0),
+                    valence: rng.random_range(-1.0..=1.0),
+                }
+            },
+            intensity: rng.random_range(0.0..=1.5),
+            trims: EmotionDirection {
+                f0_level_st: rng.random_range(-6.0..=6.0),
+                f0_range_ratio: rng.random_range(0.5..=2.0),
+                vibrato_extent_ratio: rng.random_range(0.0..=3.0),
+                vibrato_rate_offset_hz: rng.random_range(-2.0..=2.0),
+                vibrato_onset_delay_s: rng.random_range(0.0..=1.0),
+                jitter_amount: rng.random_range(-1.0..=1.0),
+                articulation_ratio: rng.random_range(0.5..=2.0),
+                dynamics_ratio: rng.random_range(0.5..=2.0),
+                tilt_db: rng.random_range(-12.0..=12.0),
+                breath_amount: rng.random_range(0.0..=1.0),
+            },
+            style_amount: rng.random_range(0.0..=1.5),
+        },
     };
+    if rng.random_bool(0.02) {
+        controls.emotion.intensity = [f32::NAN, -1.0, 1e9][rng.random_range(0..3)];
+    }
+    if rng.random_bool(0.02) {
+        controls.emotion.trims.f0_level_st =
+            [f32::NAN, f32::INFINITY, -1e9][rng.random_range(0..3)];
+    }
     if rng.random_bool(0.02) {
         controls.pitch_shift_st = [f32::NAN, -1e9, 1e9][rng.random_range(0..3)];
     }
@@ -71,6 +105,24 @@ fn random_controls(rng: &mut impl Rng) -> Controls {
         controls.output_gain_db = [f32::NAN, f32::INFINITY, -1e9, 1e9][rng.random_range(0..4)];
     }
     controls
+}
+
+/// A plausible reference voice's style, different each time.
+fn reference_style(rng: &mut impl Rng) -> StyleProfile {
+    StyleProfile {
+        f0_median_st: rng.random_range(40.0..=80.0),
+        f0_iqr_st: rng.random_range(0.5..=8.0),
+        intonation_slope_st_per_s: rng.random_range(0.0..=20.0),
+        ending_slope_st_per_s: rng.random_range(-10.0..=10.0),
+        vibrato_presence: rng.random_range(0.0..=1.0),
+        vibrato_rate_hz: rng.random_range(4.0..=8.0),
+        vibrato_extent_cents: rng.random_range(10.0..=120.0),
+        voiced_share: rng.random_range(0.1..=0.9),
+        voiced_run_s: rng.random_range(0.1..=2.0),
+        pause_s: rng.random_range(0.05..=1.0),
+        loudness_spread_db: rng.random_range(2.0..=15.0),
+        tilt_db: rng.random_range(-30.0..=0.0),
+    }
 }
 
 fn fill(stretch: Stretch, out: &mut [f32], position: usize, voice: &[f32], rng: &mut impl Rng) {
@@ -124,6 +176,9 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
         let mut engine = Engine::new(channels);
         engine.prepare(sample_rate_hz, log_uniform(&mut rng, MAX_BLOCK), mode);
         engine.reset(&random_controls(&mut rng));
+        if rng.random_bool(0.5) {
+            engine.set_reference_style(Some(reference_style(&mut rng)));
+        }
         let context = format!("episode {episodes}: {sample_rate_hz} Hz, {mode:?}, {channels} ch");
 
         // Stretches of random kinds and lengths (up to 0.5 s each), in random blocks.
@@ -170,12 +225,18 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
             }
         }
 
+        // A reference style is part of the controls' neutral only when none is loaded.
+        engine.set_reference_style(None);
+
         // Lengthened or shortened vowels leave the output off its nominal delay; neutral controls
         // bring it back in the next unvoiced stretch at the catch-up rate (1.5×, so three times
-        // the offset), within 0.4 s for the largest Studio offset.
-        let unwind_limit = (0.4 * sample_rate_hz) as usize;
+        // the offset), within 0.4 s for the largest Studio offset. The emotion's articulation
+        // glides to neutral meanwhile (60 ms) and may lengthen a voiced-looking noise frame on
+        // the way, so at least 0.1 s of neutral controls come first.
+        let unwind_limit = (0.5 * sample_rate_hz) as usize;
+        let settle = (0.1 * sample_rate_hz) as usize;
         let mut unwound = 0;
-        while engine.timing_offset_samples() != 0.0 {
+        while unwound < settle || engine.timing_offset_samples() != 0.0 {
             assert!(
                 unwound < unwind_limit,
                 "{context}: timing offset not unwound"

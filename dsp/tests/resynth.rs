@@ -2,6 +2,7 @@
 //! unless asked, a ratio of 1 is close to the input, and vowel lengthening keeps to its budget.
 
 use affetto_dsp::pitch::{AnalysisMode, PitchTracker};
+use affetto_dsp::synth::clicks::click_blocks;
 use affetto_dsp::synth::{self, VoiceRender};
 use affetto_dsp::{Controls, Engine};
 use rand::SeedableRng;
@@ -217,29 +218,6 @@ fn lengthened_vowels_keep_to_the_delay_budget_and_end_in_step() {
     assert_eq!((behind, ahead), (0.0, 0.0));
 }
 
-/// Per 2 ms block: the largest second difference over the RMS second difference of the ±20 ms
-/// around it (a discontinuity is a lone spike; a voice's pulses are spread over the context).
-fn click_statistic(signal: &[f32]) -> Vec<f32> {
-    let second: Vec<f32> = signal
-        .windows(3)
-        .map(|w| w[2] - 2.0 * w[1] + w[0])
-        .collect();
-    let blocks: Vec<(f32, f32)> = second
-        .chunks(96)
-        .map(|c| {
-            let peak = c.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            (peak, c.iter().map(|v| v * v).sum())
-        })
-        .collect();
-    (0..blocks.len())
-        .map(|i| {
-            let (from, to) = (i.saturating_sub(10), (i + 11).min(blocks.len()));
-            let energy: f32 = blocks[from..to].iter().map(|b| b.1).sum();
-            blocks[i].0 / (energy / ((to - from) * 96) as f32).sqrt().max(1e-5)
-        })
-        .collect()
-}
-
 #[test]
 fn octave_leaps_and_portamento_do_not_click() {
     use synth::{Note, Phrase, Vowel};
@@ -249,7 +227,6 @@ fn octave_leaps_and_portamento_do_not_click() {
         .map(|&midi| Note::new(midi, 0.5, Vowel::A))
         .collect();
     let voice = synth::render(&Phrase::sung(notes), SAMPLE_RATE_HZ, 9);
-    let reference = click_statistic(&voice.samples);
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
         for shift_st in [-7.0f32, 5.0] {
             let controls = Controls {
@@ -257,15 +234,7 @@ fn octave_leaps_and_portamento_do_not_click() {
                 ..Controls::default()
             };
             let (output, _, _) = render(&voice.samples, mode, &controls);
-            let statistic = click_statistic(&output);
-            // A click stands out from its surroundings (8×) and more than the input does there.
-            let clicks: Vec<usize> = (0..statistic.len().min(reference.len()))
-                .filter(|&b| {
-                    let around = &reference[b.saturating_sub(3)..(b + 4).min(reference.len())];
-                    let input_peak = around.iter().cloned().fold(0.0f32, f32::max);
-                    statistic[b] > 8.0 && statistic[b] > 1.5 * input_peak
-                })
-                .collect();
+            let clicks = click_blocks(&voice.samples, &output);
             assert!(
                 clicks.is_empty(),
                 "{mode:?} {shift_st:+} st: clicks at 2 ms blocks {clicks:?}"

@@ -9,6 +9,7 @@
 
 use std::time::Instant;
 
+use affetto_dsp::emotion::{EmotionControls, EmotionDirection, EmotionPreset, EmotionSource};
 use affetto_dsp::{AnalysisMode, Controls, Engine, OUTPUT_CEILING, synth};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
@@ -27,6 +28,26 @@ fn automation(t_s: f64) -> Controls {
         pitch_shift_st: (24.0 * (t_s * 0.19).sin()) as f32,
         formant_shift_st: (12.0 * (t_s * 0.29).sin()) as f32,
         vowel_stretch: (1.0 + 0.5 * (t_s * 0.13).sin()) as f32,
+        emotion: EmotionControls {
+            // A preset for 3 s, then the arousal/valence point for 3 s, in turn.
+            source: if ((t_s / 3.0) as u64).is_multiple_of(2) {
+                EmotionSource::Preset(EmotionPreset::ALL[(t_s / 6.0) as usize % 6])
+            } else {
+                EmotionSource::ArousalValence {
+                    arousal: (t_s * 0.41).sin() as f32,
+                    valence: (t_s * 0.31).cos() as f32,
+                }
+            },
+            intensity: (0.75 + 0.75 * (t_s * 0.17).sin()) as f32,
+            trims: EmotionDirection {
+                f0_level_st: (2.0 * (t_s * 0.11).sin()) as f32,
+                tilt_db: (6.0 * (t_s * 0.07).sin()) as f32,
+                breath_amount: (0.5 + 0.5 * (t_s * 0.09).sin()) as f32,
+                vibrato_onset_delay_s: (0.3 + 0.3 * (t_s * 0.05).sin()) as f32,
+                ..EmotionDirection::NEUTRAL
+            },
+            style_amount: 1.0,
+        },
     }
 }
 
@@ -66,7 +87,9 @@ fn automated_singing_stays_finite_bounded_and_aligned() {
             position += BLOCK;
         }
 
-        // Still an exact delay: neutral controls, 100 ms to settle, then sample for sample.
+        // Still an exact delay: neutral controls, 200 ms to settle (the emotion glides to neutral
+        // in 60 ms, its last pitch change stays reachable by the grains for up to 90 ms, then
+        // the grains fade out in 20 ms), then sample for sample.
         let latency = latency as usize;
         let probe: Vec<f32> = singing[..latency + SAMPLE_RATE_HZ as usize / 2].to_vec();
         let mut output = probe.clone();
@@ -74,7 +97,7 @@ fn automated_singing_stays_finite_bounded_and_aligned() {
         for (l, r) in output.chunks_mut(BLOCK).zip(second.chunks_mut(BLOCK)) {
             engine.process(&mut [l, r], &Controls::default());
         }
-        for i in latency + SAMPLE_RATE_HZ as usize / 10..probe.len() {
+        for i in latency + SAMPLE_RATE_HZ as usize / 5..probe.len() {
             assert!(
                 (output[i] - probe[i - latency]).abs() < 1e-6,
                 "{mode:?}: misaligned at {i}"

@@ -245,6 +245,7 @@ fn edits_no_control_should_produce_give_finite_targets() {
                 onset_s: x,
             }),
             jitter_ratio: x,
+            onset_delay_s: x,
         };
         let mut editor = ContourEditor::new();
         for c in &contour {

@@ -112,6 +112,8 @@ pub struct ParamIds {
     pub mode: ClapId,
     pub pitch_shift: ClapId,
     pub formant_shift: ClapId,
+    pub emotion: ClapId,
+    pub intensity: ClapId,
 }
 
 /// What activation told the host.
@@ -335,6 +337,8 @@ impl AffettoInstance {
             mode: find("Mode"),
             pitch_shift: find("Pitch Shift"),
             formant_shift: find("Formant Shift"),
+            emotion: find("Emotion"),
+            intensity: find("Intensity"),
         }
     }
 

@@ -342,7 +342,7 @@ fn state_saved_by_0_1_0_still_loads() {
 }
 
 #[test]
-fn a_shifted_voice_is_aligned_to_the_reported_latency_in_both_modes() {
+fn a_shifted_voice_with_an_emotion_is_aligned_to_the_reported_latency_in_both_modes() {
     use affetto_dsp::synth::{self, Note, Phrase, Vowel};
     // Detached notes: their starts and ends are what an energy envelope can be lined up by (a
     // legato phrase's envelope is too flat to pin to the millisecond).
@@ -356,7 +356,12 @@ fn a_shifted_voice_is_aligned_to_the_reported_latency_in_both_modes() {
             .map(|c| (c.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() + 1e-9).ln())
             .collect()
     };
-    for (mode, pitch, formant) in [("Live", "7", "0"), ("Studio", "-5", "3")] {
+    // Live mode with an emotion on top (Live never moves timing); Studio's emotions draw vowels
+    // out or cut them short inside the delay budget, which moves the envelope by design.
+    for (mode, pitch, formant, emotion, intensity) in [
+        ("Live", "7", "0", "Sad", "120"),
+        ("Studio", "-5", "3", "Happy", "0"),
+    ] {
         let mut plugin = AffettoInstance::new();
         let ids = plugin.param_ids();
         let values = [
@@ -368,6 +373,11 @@ fn a_shifted_voice_is_aligned_to_the_reported_latency_in_both_modes() {
             (
                 ids.formant_shift,
                 plugin.text_to_value(ids.formant_shift, formant),
+            ),
+            (ids.emotion, plugin.text_to_value(ids.emotion, emotion)),
+            (
+                ids.intensity,
+                plugin.text_to_value(ids.intensity, intensity),
             ),
         ];
         plugin.set_params_inactive(&values);

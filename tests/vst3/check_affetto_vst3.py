@@ -26,7 +26,10 @@ def noise(channels, frames, seed):
 plugin = pedalboard.load_plugin(BUNDLE)
 check("loads as an effect named Affetto", plugin.name == "Affetto" and plugin.is_effect)
 check("exposes its parameters", set(plugin.parameters.keys())
-      == {"mix", "output_gain_db", "bypass", "mode", "pitch_shift_st", "formant_shift_st"},
+      == {"mix", "output_gain_db", "bypass", "mode", "pitch_shift_st", "formant_shift_st",
+          "emotion", "intensity", "arousal", "valence", "pitch_offset_st", "pitch_range",
+          "vibrato_depth", "vibrato_rate_hz", "vibrato_onset_delay_ms", "vowel_length", "dynamics",
+          "brightness_db", "breath", "style_amount"},
       str(plugin.parameters.keys()))
 
 # pedalboard compensates the latency the plugin reports, so an exact match of input and output
@@ -59,15 +62,20 @@ check("output gain -6 dB applies", abs(np.nanmedian(ratio) - 10 ** (-6 / 20)) < 
 plugin.mix = 40.0
 plugin.pitch_shift_st = 3.5
 plugin.formant_shift_st = -3.0
+plugin.emotion = "Tender"
+plugin.intensity = 80.0
+plugin.valence = 0.25
+plugin.pitch_range = "×1.20"
+plugin.brightness_db = -2.0
 plugin.bypass = True
 plugin(x[:, :512], 48_000)  # as in a DAW, changes reach the processor with the next block
 state = plugin.raw_state
 fresh = pedalboard.load_plugin(BUNDLE)
 fresh.raw_state = state
+restored = (fresh.mix, fresh.output_gain_db, fresh.bypass, fresh.pitch_shift_st, fresh.formant_shift_st,
+            fresh.emotion, fresh.intensity, fresh.valence, fresh.pitch_range, fresh.brightness_db)
 check("state restores every parameter",
-      (fresh.mix, fresh.output_gain_db, fresh.bypass, fresh.pitch_shift_st, fresh.formant_shift_st)
-      == (40.0, -6.0, True, 3.5, -3.0),
-      str((fresh.mix, fresh.output_gain_db, fresh.bypass, fresh.pitch_shift_st, fresh.formant_shift_st)))
+      restored == (40.0, -6.0, True, 3.5, -3.0, "Tender", 80.0, 0.25, "×1.20", -2.0), str(restored))
 y = fresh(x, 48_000, reset=True)
 check("bypass gives the aligned input, ignoring the output gain", np.abs(y - x).max() == 0.0)
 

@@ -4,12 +4,14 @@
 //! `cargo xtask fit-voicing` and `cargo xtask fit-vibrato` (fit the voicing and vibrato-presence
 //! models' weights on generated voices) and
 //! `cargo xtask vibrato-eval` (the vibrato decomposition and its edits against the truth),
-//! `cargo xtask resynth-eval` (pitch shifting against Rubber Band and sox) and
+//! `cargo xtask resynth-eval` (pitch shifting against Rubber Band and sox),
+//! `cargo xtask emotion-eval` (each emotion preset's measured effect against its contract) and
 //! `cargo xtask bench` (what the engine costs per mode, channel count and block size, and the
 //! same shift's cost in Rubber Band and sox).
 
 mod bench;
 mod demo;
+mod emotion_eval;
 mod fit_vibrato;
 mod fit_voicing;
 mod logistic;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some("fit-voicing") => fit_voicing::run(),
         Some("vibrato-eval") => vibrato_eval::run(),
         Some("fit-vibrato") => fit_vibrato::run(),
+        Some("emotion-eval") => emotion_eval::run(),
         Some("resynth-eval") => resynth_eval::run(!args.iter().any(|a| a == "--no-peers")),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     };

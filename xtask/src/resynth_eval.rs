@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::synth::clicks::click_blocks;
 use affetto_dsp::synth::{self, FrameTruth, VoiceRender};
 use affetto_dsp::{Controls, Engine};
 use anyhow::{Context, Result, bail};
@@ -48,10 +49,6 @@ const ENVELOPE_FRAME: usize = 1024;
 const ENVELOPE_HOP: usize = 480;
 const LIFTER_SAMPLES: usize = 48;
 const ENVELOPE_BAND_HZ: (f64, f64) = (200.0, 5_000.0);
-
-/// Click statistic blocks (2 ms) and the context each is judged against (±20 ms).
-const CLICK_BLOCK: usize = 96;
-const CLICK_CONTEXT_BLOCKS: usize = 10;
 
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Method {
@@ -432,54 +429,10 @@ impl EnvelopeAnalyser {
     }
 }
 
-/// Per 2 ms block: the largest second difference over the RMS second difference of the ±20 ms
-/// around it. A discontinuity is a lone spike there; a voice's pulses are spread over its
-/// context.
-fn click_statistic(signal: &[f32]) -> Vec<f64> {
-    let second: Vec<f64> = signal
-        .windows(3)
-        .map(|w| (w[2] - 2.0 * w[1] + w[0]) as f64)
-        .collect();
-    let blocks: Vec<(f64, f64)> = second
-        .chunks(CLICK_BLOCK)
-        .map(|c| {
-            let peak = c.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let energy = c.iter().map(|v| v * v).sum::<f64>();
-            (peak, energy)
-        })
-        .collect();
-    (0..blocks.len())
-        .map(|i| {
-            let from = i.saturating_sub(CLICK_CONTEXT_BLOCKS);
-            let to = (i + CLICK_CONTEXT_BLOCKS + 1).min(blocks.len());
-            let energy: f64 = blocks[from..to].iter().map(|b| b.1).sum();
-            let rms = (energy / ((to - from) * CLICK_BLOCK) as f64)
-                .sqrt()
-                .max(1e-5);
-            blocks[i].0 / rms
-        })
-        .collect()
-}
-
-/// Blocks of `output` whose click statistic stands out both absolutely (> [`CLICK_FLOOR`]) and
-/// against the input around the same time (> 1.5 × the input's largest within ±3 blocks): a
-/// click the input does not have. Judging against the input's global maximum instead lets one
-/// plosive burst in near-silence hide every click in a speech take.
+/// Clicks in `output` that `input` does not have (the shared detector).
 fn count_clicks(input: &[f32], output: &[f32]) -> usize {
-    let reference = click_statistic(input);
-    click_statistic(output)
-        .iter()
-        .enumerate()
-        .filter(|&(b, &s)| {
-            let around = &reference[b.saturating_sub(3)..(b + 4).min(reference.len())];
-            let input_peak = around.iter().cloned().fold(0.0f64, f64::max);
-            s > CLICK_FLOOR && s > 1.5 * input_peak
-        })
-        .count()
+    click_blocks(input, output).len()
 }
-
-/// A 2 ms block's peak second difference must exceed its ±20 ms RMS this many times to count.
-const CLICK_FLOOR: f64 = 8.0;
 
 struct Row {
     input: &'static str,

@@ -19,13 +19,16 @@ mod elastic;
 mod f0_track;
 mod history;
 mod marks;
+mod shift_track;
 
 use elastic::{ElasticBuffer, Stretch};
 use f0_track::F0Track;
 use history::SignalHistory;
 use marks::{PitchMarks, UNVOICED_SPACING_S};
+use shift_track::ShiftTrack;
 
 use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
+use crate::vibrato::VibratoForecast;
 
 /// Most grains sounding at once: +24 st (ratio 4, grains narrowed to half a period either side)
 /// with the formants 12 st down (grains read at half speed, so twice as long) overlaps
@@ -81,6 +84,7 @@ struct Grain {
 }
 
 /// The shifts asked for at one sample, as the controls give them.
+#[derive(Clone, Copy)]
 struct WantedShifts {
     pitch_shift_st: f32,
     formant_shift_st: f32,
@@ -126,6 +130,8 @@ pub struct Resynthesizer {
     /// The analysis voice (channels summed), which the marks are placed on.
     voice: SignalHistory,
     f0: F0Track,
+    /// Per-frame pitch changes pushed by the emotion transform, on top of the curves' shift.
+    frame_shifts: ShiftTrack,
     marks: PitchMarks,
     /// Where grains are cut relative to where they are laid: the vowel-duration time map.
     elastic: ElasticBuffer,
@@ -170,6 +176,15 @@ impl Resynthesizer {
                 .collect(),
             voice: SignalHistory::new(delay_samples + reach_back),
             f0: F0Track::new(F0_TRACK_FRAMES, HOP_S * rate, rate),
+            // Grains are cut up to the timing room behind the output point, and reach a
+            // couple of periods around their marks.
+            frame_shifts: ShiftTrack::new(
+                F0_TRACK_FRAMES,
+                ((timing_room_samples.1 as f64 + 2.0 * longest_period) / (HOP_S * rate)).ceil()
+                    as usize
+                    + 1,
+                HOP_S * rate,
+            ),
             marks: PitchMarks::new(rate, longest_period),
             elastic: ElasticBuffer::new(timing_room_samples.0 as f64, timing_room_samples.1 as f64),
             grains: [Grain::default(); MAX_GRAINS],
@@ -194,6 +209,7 @@ impl Resynthesizer {
         self.channels.iter_mut().for_each(SignalHistory::reset);
         self.voice.reset();
         self.f0.reset();
+        self.frame_shifts.reset();
         self.marks.reset();
         self.elastic.reset();
         self.grain_count = 0;
@@ -224,13 +240,21 @@ impl Resynthesizer {
         self.f0.push(frame.index, frame.f0_hz, frame.energy_db);
     }
 
+    /// The pitch change, semitones, that analysis frame `index` asks for on top of the curves'
+    /// shift; applied to the grains cut from that frame's input, wherever they are laid.
+    /// `vibrato` carries its vibrato part past the frame until the next one arrives.
+    pub fn push_frame_shift(&mut self, index: u64, shift_st: f32, vibrato: &VibratoForecast) {
+        self.frame_shifts.push(index, shift_st, vibrato);
+    }
+
     /// Renders one chunk in place: `channels[channel][sample]` holds the input and receives the
     /// output (the input `delay_samples` earlier, pitch- and formant-shifted); `voice` is the
     /// chunk's analysis voice. `curves` must be as long as the chunk.
     pub fn process(&mut self, channels: &mut [&mut [f32]], voice: &[f32], curves: &ResynthCurves) {
-        let shifting = [curves.pitch_shift_st, curves.formant_shift_st]
-            .iter()
-            .any(|curve| curve.iter().any(|st| st.abs() > 1e-4));
+        let shifting = self.frame_shifts.is_shifting()
+            || [curves.pitch_shift_st, curves.formant_shift_st]
+                .iter()
+                .any(|curve| curve.iter().any(|st| st.abs() > 1e-4));
         // Timing changes need grains everywhere (the untouched input is not where the grains are
         // cut from), until the lag is back at zero.
         let retiming = self.elastic.is_elastic()
@@ -316,9 +340,15 @@ impl Resynthesizer {
         loop {
             let centre = self.next_grain_centre;
             let cut_at = centre - self.elastic.lag_samples();
+            let wanted_here = || WantedShifts {
+                pitch_shift_st: wanted.pitch_shift_st + self.frame_shifts.at(cut_at),
+                ..*wanted
+            };
             let lead = match self.f0.period_at(cut_at) {
                 Some(period) => {
-                    let formant_ratio = shifts.get_or_insert_with(|| wanted.ratios()).formant_ratio;
+                    let formant_ratio = shifts
+                        .get_or_insert_with(|| wanted_here().ratios())
+                        .formant_ratio;
                     1.25 * period.min(self.period_range_samples.1) / formant_ratio
                 }
                 None => self.unvoiced_spacing_samples,
@@ -326,7 +356,7 @@ impl Resynthesizer {
             if centre - lead > output_at {
                 return;
             }
-            let shifts = *shifts.get_or_insert_with(|| wanted.ratios());
+            let shifts = *shifts.get_or_insert_with(|| wanted_here().ratios());
             let (grain, spacing) = self.cut_grain(centre, cut_at, &shifts);
             // A grain must begin where its window is zero: one whose window would already be open
             // (its mark's period is longer than the lead, as across an octave leap, or it is due

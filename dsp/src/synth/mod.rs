@@ -5,6 +5,7 @@
 //! of the neural tracker. Everything is deterministic from the performance and a seed.
 
 pub mod alignment;
+pub mod clicks;
 mod degrade;
 mod formant;
 mod glottal;

@@ -45,6 +45,9 @@ pub struct VibratoEdit {
     pub added: Option<AddedVibrato>,
     /// Multiplies jitter: 0 smooths it away, 2 doubles it.
     pub jitter_ratio: f32,
+    /// Holds the vibrato already there back for this long into each held note, then lets it in
+    /// over [`ADDED_VIBRATO_FADE_IN_S`]: the later onset of sad and tender singing.
+    pub onset_delay_s: f32,
 }
 
 /// Ranges an edit is held to: the 0–300 % extent, rates singers use and a little beyond.
@@ -85,6 +88,7 @@ impl VibratoEdit {
                     onset_s: a.onset_s.clamp(0.0, MAX_ONSET_S),
                 }),
             jitter_ratio: within(self.jitter_ratio, neutral.jitter_ratio, JITTER_RATIO_RANGE),
+            onset_delay_s: within(self.onset_delay_s, 0.0, (0.0, MAX_ONSET_S)),
         }
     }
 }
@@ -97,7 +101,40 @@ impl Default for VibratoEdit {
             rate_shift_hz: 0.0,
             added: None,
             jitter_ratio: 1.0,
+            onset_delay_s: 0.0,
         }
+    }
+}
+
+/// The vibrato change of the newest frame as two sinusoids (the vibrato taken out, the one put
+/// in), so the change can be carried a few frames past the newest decomposed frame: Studio
+/// timing cuts grains up to 60 ms ahead of it when vowels are shortened, and holding the change
+/// there beat the two vibratos against each other.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct VibratoForecast {
+    /// The vibrato component as decomposed: `removed_cents · sin(removed_phase_rad)`, moving at
+    /// `removed_rate_hz`.
+    pub removed_cents: f32,
+    pub removed_phase_rad: f32,
+    pub removed_rate_hz: f32,
+    /// The vibrato that replaces it.
+    pub added_cents: f32,
+    pub added_phase_rad: f32,
+    pub added_rate_hz: f32,
+}
+
+impl VibratoForecast {
+    /// The change (added − removed), cents, `ahead_s` after the frame.
+    pub fn change_cents(&self, ahead_s: f32) -> f32 {
+        let at = |amplitude: f32, phase: f32, rate: f32| {
+            amplitude * (phase + TAU * rate * ahead_s).sin()
+        };
+        at(self.added_cents, self.added_phase_rad, self.added_rate_hz)
+            - at(
+                self.removed_cents,
+                self.removed_phase_rad,
+                self.removed_rate_hz,
+            )
     }
 }
 
@@ -118,6 +155,7 @@ pub struct ContourEditor {
     /// The last `SLOPE_SPAN_FRAMES` intonation values of the current voiced run, newest last.
     recent_intonation_cents: [f32; SLOPE_SPAN_FRAMES],
     voiced_frames: usize,
+    forecast: VibratoForecast,
 }
 
 impl ContourEditor {
@@ -127,6 +165,12 @@ impl ContourEditor {
 
     pub fn reset(&mut self) {
         *self = Self::default();
+    }
+
+    /// The newest voiced frame's vibrato change as sinusoids (no change after an unvoiced one).
+    /// An added vibrato is not in it: it only starts on notes held for a while.
+    pub fn forecast(&self) -> VibratoForecast {
+        self.forecast
     }
 
     /// How long the current note has been held, seconds (0 while gliding or unvoiced).
@@ -166,12 +210,25 @@ impl ContourEditor {
         let a = (-(HOP_S as f32) / WEIGHT_SMOOTHING_S).exp();
         self.weight = a * self.weight + (1.0 - a) * vibrato_weight(presence);
         let weight = self.weight;
-        // The vibrato component, re-timed by the phase the rate change has added so far.
-        let retimed = frame.vibrato_cents
-            + weight
-                * vibrato.extent_cents
-                * ((vibrato.phase_rad + self.phase_offset_rad).sin() - vibrato.phase_rad.sin());
-        let existing = edit.extent_ratio * retimed;
+        // The vibrato component, re-timed by the phase the rate change has added so far. The
+        // component is exactly `w · extent · sin(phase)` with the decomposition's own weight `w`,
+        // so re-timing with that same weight replaces it exactly; the smoothed weight here left
+        // a remainder at the old rate that beat against the new one (measured: a −1 Hz change
+        // read as ×1.27 extent and only −0.71 Hz).
+        let retimed = vibrato_weight(presence)
+            * vibrato.extent_cents
+            * (vibrato.phase_rad + self.phase_offset_rad).sin();
+        let kept = edit.extent_ratio * self.onset_gate(edit.onset_delay_s);
+        let existing = kept * retimed;
+        let weighted_extent = vibrato_weight(presence) * vibrato.extent_cents;
+        self.forecast = VibratoForecast {
+            removed_cents: weighted_extent,
+            removed_phase_rad: vibrato.phase_rad,
+            removed_rate_hz: vibrato.rate_hz,
+            added_cents: kept * weighted_extent,
+            added_phase_rad: vibrato.phase_rad + self.phase_offset_rad,
+            added_rate_hz: target_rate_hz,
+        };
 
         let added = match edit.added {
             Some(add) => (1.0 - weight) * add.extent_cents * self.advance_added(&add),
@@ -197,6 +254,16 @@ impl ContourEditor {
         } else {
             self.held_frames = 0;
         }
+    }
+
+    /// 0 until the note has been held `onset_delay_s`, then rising smoothly to 1 over
+    /// [`ADDED_VIBRATO_FADE_IN_S`]; always 1 without a delay.
+    fn onset_gate(&self, onset_delay_s: f32) -> f32 {
+        if onset_delay_s <= 0.0 {
+            return 1.0;
+        }
+        let x = ((self.note_held_s() - onset_delay_s) / ADDED_VIBRATO_FADE_IN_S).clamp(0.0, 1.0);
+        x * x * (3.0 - 2.0 * x)
     }
 
     /// Advances the added vibrato by one frame; returns its value for an extent of 1.

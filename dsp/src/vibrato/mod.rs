@@ -22,7 +22,9 @@
 mod atoms;
 mod edit;
 
-pub use edit::{ADDED_VIBRATO_FADE_IN_S, AddedVibrato, ContourEditor, VibratoEdit};
+pub use edit::{
+    ADDED_VIBRATO_FADE_IN_S, AddedVibrato, ContourEditor, VibratoEdit, VibratoForecast,
+};
 
 use atoms::{AtomFit, RateAtoms};
 

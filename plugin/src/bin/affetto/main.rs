@@ -63,6 +63,13 @@ fn command(params: &ParamArgs) -> Command {
                 .action(ArgAction::SetTrue)
                 .help("No progress bar or summary"),
         )
+        .arg(
+            Arg::new("reference")
+                .long("reference")
+                .value_name("REF.wav")
+                .value_parser(value_parser!(PathBuf))
+                .help("A voice whose prosodic style the input takes on (scaled by --style-amount)"),
+        )
         .args(params.args());
     let analyze = Command::new("analyze")
         .about("Print Affetto's pitch analysis of a WAV file: one CSV row per 5 ms frame")
@@ -166,6 +173,7 @@ fn run_render(params: &mut ParamArgs, matches: &clap::ArgMatches) -> ExitCode {
         block_frames: *matches.get_one::<u32>("block").expect("has a default") as usize,
         output_format,
         show_progress: !quiet,
+        reference: matches.get_one::<PathBuf>("reference").cloned(),
     };
     match render::render(&job, &controls, mode) {
         Ok(report) => {

@@ -46,6 +46,13 @@ impl CliParam {
         matches!(self.ptr, ParamPtr::BoolParam(_))
     }
 
+    /// A fraction shown to hosts as a percentage (intensity 0…1.5 shown as 0…150 %): the CLI
+    /// takes the fraction, as the plain value, or a percentage written with its sign.
+    fn is_fraction(&self) -> bool {
+        let unit = unsafe { self.ptr.unit() };
+        unit.trim() == "%" && self.plain_range().1 <= 10.0
+    }
+
     fn plain_range(&self) -> (f32, f32) {
         unsafe { (self.ptr.preview_plain(0.0), self.ptr.preview_plain(1.0)) }
     }
@@ -63,6 +70,9 @@ impl CliParam {
                     .normalized_value_to_string(self.ptr.default_normalized_value(), false)
             };
             format!("{name}: {choices} [default: {}]", default.to_lowercase())
+        } else if self.is_fraction() {
+            let (min, max) = self.plain_range();
+            format!("{name}: {min} … {max} (1 = 100 %, or write 80%) [default: {default}]")
         } else {
             let (min, max) = self.plain_range();
             format!("{name}: {min} … {max}{unit} [default: {default}{unit}]")
@@ -94,6 +104,17 @@ impl CliParam {
             };
         }
         let unit = unsafe { self.ptr.unit() };
+        let fraction_text;
+        let text = match text.trim().strip_suffix('%') {
+            Some(percent) if self.is_fraction() => {
+                let Ok(percent) = percent.trim().parse::<f32>() else {
+                    bail!("--{flag} takes a number, not '{text}'");
+                };
+                fraction_text = (percent / 100.0).to_string();
+                fraction_text.as_str()
+            }
+            _ => text,
+        };
         let Ok(value) = text
             .trim()
             .trim_end_matches(unit.trim())

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use affetto_dsp::emotion::StyleProfile;
 use affetto_dsp::{AnalysisMode, Controls, Engine};
 use anyhow::{Result, bail};
 use hound::{SampleFormat, WavSpec};
@@ -21,6 +22,8 @@ pub struct RenderJob {
     /// Output encoding; `None` keeps the input's.
     pub output_format: Option<(SampleFormat, u16)>,
     pub show_progress: bool,
+    /// A recording whose prosodic style the input is moved towards.
+    pub reference: Option<PathBuf>,
 }
 
 pub struct RenderReport {
@@ -28,15 +31,31 @@ pub struct RenderReport {
     pub frames: u64,
     pub latency_samples: u32,
     pub elapsed: Duration,
+    pub reference_style: Option<StyleProfile>,
 }
 
 impl RenderReport {
     pub fn summary(&self, job: &RenderJob) -> String {
         let seconds = self.frames as f64 / self.spec.sample_rate as f64;
         let speed = seconds / self.elapsed.as_secs_f64().max(1e-9);
+        let reference = match &self.reference_style {
+            Some(style) => format!(
+                "; reference style: median {:.1} st (MIDI), IQR {:.1} st, vibrato {:.0} % of voice \
+                 ({:.1} Hz, {:.0} cents), voiced runs {:.2} s, loudness spread {:.1} dB, tilt {:.1} dB",
+                style.f0_median_st,
+                style.f0_iqr_st,
+                100.0 * style.vibrato_presence,
+                style.vibrato_rate_hz,
+                style.vibrato_extent_cents,
+                style.voiced_run_s,
+                style.loudness_spread_db,
+                style.tilt_db,
+            ),
+            None => String::new(),
+        };
         format!(
             "wrote {} ({seconds:.2} s, {} Hz, {} ch, {}-bit {}) in {:.2} s ({speed:.0}× real time); \
-             plugin latency {} samples, compensated",
+             plugin latency {} samples, compensated{reference}",
             job.output.display(),
             self.spec.sample_rate,
             self.spec.channels,
@@ -52,6 +71,10 @@ impl RenderReport {
 /// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
 pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Result<RenderReport> {
     let started = Instant::now();
+    let reference_style = match &job.reference {
+        Some(path) => Some(reference_style(path)?),
+        None => None,
+    };
     let input = WavInput::open(&job.input)?;
     let input_frames = input.frames;
     if same_file(&job.input, &job.output) {
@@ -66,7 +89,7 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         spec.bits_per_sample = bits;
     }
     let output = WavOutput::create(&job.output, spec)?;
-    let result = stream(job, input, output, spec, controls, mode);
+    let result = stream(job, input, output, spec, controls, mode, reference_style);
     if result.is_err() {
         // A half-written file would look like a finished render in a file browser.
         let _ = std::fs::remove_file(&job.output);
@@ -77,7 +100,34 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         frames: input_frames,
         latency_samples,
         elapsed: started.elapsed(),
+        reference_style,
     })
+}
+
+/// The prosodic style of the voice in the WAV file at `path`.
+fn reference_style(path: &std::path::Path) -> Result<StyleProfile> {
+    let mut input = WavInput::open(path)?;
+    let channels = input.spec.channels as usize;
+    let mut mono = Vec::with_capacity(input.frames as usize);
+    let mut block = vec![vec![0.0f32; 8192]; channels];
+    loop {
+        let read = input.read_block(&mut block, 8192)?;
+        if read == 0 {
+            break;
+        }
+        mono.extend((0..read).map(|i| block.iter().map(|c| c[i]).sum::<f32>() / channels as f32));
+    }
+    let finite: Vec<f32> = mono
+        .into_iter()
+        .map(|x| if x.is_finite() { x } else { 0.0 })
+        .collect();
+    match StyleProfile::of_recording(&finite, input.spec.sample_rate as f32) {
+        Some(style) => Ok(style),
+        None => bail!(
+            "{}: no voice found to take a style from (it needs voiced, pitched sound)",
+            path.display()
+        ),
+    }
 }
 
 /// Streams the whole input through a new engine into `output`; returns the compensated latency.
@@ -88,11 +138,13 @@ fn stream(
     spec: WavSpec,
     controls: &Controls,
     mode: AnalysisMode,
+    reference_style: Option<StyleProfile>,
 ) -> Result<u32> {
     let channels = spec.channels as usize;
     let mut engine = Engine::new(channels);
     engine.prepare(spec.sample_rate as f32, job.block_frames, mode);
     engine.reset(controls);
+    engine.set_reference_style(reference_style);
     let latency = engine.latency_samples() as u64;
 
     let progress = progress_bar(job, input.frames, spec.sample_rate);

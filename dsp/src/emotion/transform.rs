@@ -1,0 +1,264 @@
+//! From a decomposed frame and an [`EmotionDirection`] to what the frame's output should be:
+//! how far to shift its pitch, how loud to make it, how long its vowel should last and how
+//! bright and breathy it should sound.
+
+use super::direction::EmotionDirection;
+use super::pitch_histogram::PitchHistogram;
+use crate::pitch::{AnalysisMode, HOP_S};
+use crate::vibrato::{ContourEditor, ContourFrame, VibratoEdit, VibratoForecast};
+
+/// The running median the range expands around forgets with this time constant (in voiced
+/// frames, 12 s of voice): a song's or a speaker's register, not a phrase's. With 4 s the
+/// median followed the melody, so expanding around it moved the take's median (×1.4 range:
+/// −0.75 st) and expanded less than asked (×1.28).
+const MEDIAN_MEMORY_S: f32 = 12.0;
+/// The running loudness mean the dynamics expand around, time constant over active frames:
+/// long enough that phrase-to-phrase loudness is expanded too, not only syllables.
+const LOUDNESS_MEMORY_S: f32 = 10.0;
+/// Frames quieter than this are pauses: they neither move the loudness mean nor get expanded.
+const ACTIVE_FLOOR_DB: f32 = -50.0;
+/// Loudness deviations beyond this are not expanded further, so a breath or a shout does not
+/// swing the gain to its limits.
+const MAX_LOUDNESS_DEVIATION_DB: f32 = 20.0;
+/// The frame loudness the gain follows is the tracker's, over a window longer than the gain's
+/// steps, and the gain is interpolated between frames, so the output's loudness spread moves
+/// less than the ratio asks; this scales the applied expansion so it moves as asked
+/// (`cargo xtask emotion-eval`, one control at a time: ×1.5 read ×1.39, ×0.7 read ×0.80).
+const DYNAMICS_EFFECT_SCALE: f32 = 1.35;
+/// Shifting a voice up brightens it by itself (narrower grains smooth the envelope): +3 st alone
+/// moved the long-term 1–5 kHz balance by +1.6…+1.8 dB on the singing test voice and +1.3 dB on
+/// speech. The tilt applied is reduced by this much per semitone of upward level so the preset's
+/// brightness is what is heard (`cargo xtask emotion-eval`). Downward shifts moved the balance
+/// in opposite directions on the two voices, so they get no correction.
+const UPWARD_SHIFT_BRIGHTENING_DB_PER_ST: f32 = 0.5;
+/// The dynamics gain's limits: cutting deeper sounds gated, boosting more risks clipping.
+const DYNAMICS_GAIN_RANGE_DB: (f32, f32) = (-12.0, 6.0);
+/// A new direction (preset switch, A/V move) is reached along a straight line over this time:
+/// fast enough to follow automation, slow enough that a preset switch glides instead of
+/// stepping, and linear so that it arrives exactly (neutral is bit-exact again).
+const DIRECTION_GLIDE_S: f32 = 0.06;
+/// Random pitch irregularity at `jitter_amount` 1, cents RMS: audible unsteadiness, below what
+/// reads as out of tune.
+pub const ADDED_JITTER_CENTS: f32 = 12.0;
+/// Its band: above the vibrato band (a 12 Hz low-pass read as ×1.3 vibrato extent) up to what
+/// the frame rate carries.
+const ADDED_JITTER_BAND_HZ: (f32, f32) = (10.0, 40.0);
+
+/// What one frame's output should be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameTargets {
+    /// Pitch change for the frame, semitones.
+    pub pitch_shift_st: f32,
+    /// Its vibrato part as sinusoids, to carry it past this frame (zero when the vibrato is
+    /// left alone).
+    pub vibrato_forecast: VibratoForecast,
+    /// Loudness change for the frame, dB.
+    pub gain_db: f32,
+    /// Vowel duration ratio (1 in Live mode).
+    pub vowel_stretch: f32,
+    /// High-to-low balance change, dB.
+    pub tilt_db: f32,
+    /// Aspiration mix, 0…1 (0 on unvoiced frames, which already are noise).
+    pub breath_amount: f32,
+}
+
+impl FrameTargets {
+    pub const NEUTRAL: Self = Self {
+        pitch_shift_st: 0.0,
+        vibrato_forecast: VibratoForecast {
+            removed_cents: 0.0,
+            removed_phase_rad: 0.0,
+            removed_rate_hz: 0.0,
+            added_cents: 0.0,
+            added_phase_rad: 0.0,
+            added_rate_hz: 0.0,
+        },
+        gain_db: 0.0,
+        vowel_stretch: 1.0,
+        tilt_db: 0.0,
+        breath_amount: 0.0,
+    };
+}
+
+/// Streams [`ContourFrame`]s and turns each into [`FrameTargets`]. Allocates in `new` only.
+pub struct EmotionTransform {
+    mode: AnalysisMode,
+    /// The direction in force, gliding from `glide_from` to `glide_to`, `glide_progress` (0…1)
+    /// of the way.
+    direction: EmotionDirection,
+    glide_from: EmotionDirection,
+    glide_to: EmotionDirection,
+    glide_progress: f32,
+    editor: ContourEditor,
+    median: PitchHistogram,
+    loudness_mean_db: Option<f32>,
+    last_pitch_shift_st: f32,
+    /// Two low-passes of the noise behind added jitter (their difference is the band), and the
+    /// generator's state.
+    jitter_state: [f32; 2],
+    noise_state: u32,
+}
+
+impl EmotionTransform {
+    pub fn new(mode: AnalysisMode) -> Self {
+        Self {
+            mode,
+            direction: EmotionDirection::NEUTRAL,
+            glide_from: EmotionDirection::NEUTRAL,
+            glide_to: EmotionDirection::NEUTRAL,
+            glide_progress: 1.0,
+            editor: ContourEditor::new(),
+            median: PitchHistogram::new(MEDIAN_MEMORY_S / HOP_S as f32),
+            loudness_mean_db: None,
+            last_pitch_shift_st: 0.0,
+            jitter_state: [0.0; 2],
+            noise_state: 0x9E37_79B9,
+        }
+    }
+
+    /// Forgets the voice; the direction snaps to `direction`.
+    pub fn reset(&mut self, direction: &EmotionDirection) {
+        self.direction = self.causal_part(&direction.sanitized());
+        self.glide_from = self.direction;
+        self.glide_to = self.direction;
+        self.glide_progress = 1.0;
+        self.editor.reset();
+        self.median.reset();
+        self.loudness_mean_db = None;
+        self.last_pitch_shift_st = self.direction.f0_level_st;
+        self.jitter_state = [0.0; 2];
+    }
+
+    /// The direction in force (after smoothing and the mode's limits).
+    pub fn direction(&self) -> &EmotionDirection {
+        &self.direction
+    }
+
+    /// Live mode cannot look ahead, so it applies only what needs no future: pitch level and
+    /// range, scaling of the vibrato as it comes, tilt and dynamics. Re-timing the vibrato,
+    /// delaying its onset, jitter, breath and vowel timing are Studio's.
+    fn causal_part(&self, direction: &EmotionDirection) -> EmotionDirection {
+        match self.mode {
+            AnalysisMode::Studio => *direction,
+            AnalysisMode::Live => EmotionDirection {
+                vibrato_rate_offset_hz: 0.0,
+                vibrato_onset_delay_s: 0.0,
+                jitter_amount: 0.0,
+                articulation_ratio: 1.0,
+                breath_amount: 0.0,
+                ..*direction
+            },
+        }
+    }
+
+    /// The targets for `frame` under `direction` (sanitized here).
+    pub fn push(&mut self, frame: &ContourFrame, direction: &EmotionDirection) -> FrameTargets {
+        self.glide_towards(&self.causal_part(&direction.sanitized()));
+        let d = self.direction;
+
+        let voiced = frame.pitch.voiced();
+        if voiced {
+            self.median.push_cents(frame.intonation_cents);
+        }
+        let range_term_cents = match self.median.median_cents() {
+            Some(median) => (d.f0_range_ratio - 1.0) * (frame.intonation_cents - median),
+            None => 0.0,
+        };
+        let added_jitter_cents = self.next_jitter_cents() * d.jitter_amount.max(0.0);
+        let edit = VibratoEdit {
+            extent_ratio: d.vibrato_extent_ratio,
+            rate_shift_hz: d.vibrato_rate_offset_hz,
+            jitter_ratio: 1.0 + d.jitter_amount,
+            onset_delay_s: d.vibrato_onset_delay_s,
+            ..VibratoEdit::default()
+        };
+        // The editor keeps its note clock only over voiced frames; unvoiced ones reset it. A
+        // neutral edit is taken as exactly no change (its sum of components differs from the
+        // pitch by rounding), so that neutral controls stay bit-exact.
+        let edited_cents = self.editor.target_cents(frame, &edit);
+        let (vibrato_change_cents, vibrato_forecast) = if edit == VibratoEdit::default() {
+            (0.0, VibratoForecast::default())
+        } else {
+            (edited_cents - frame.pitch_cents, self.editor.forecast())
+        };
+        let pitch_shift_st = if voiced {
+            (vibrato_change_cents + range_term_cents + added_jitter_cents) / 100.0 + d.f0_level_st
+        } else {
+            // Consonants and pauses are not resynthesised, but the grains either side of them
+            // are: keep the shift where the bridged intonation puts it so a vowel after a
+            // consonant starts where the one before it ended.
+            d.f0_level_st + range_term_cents / 100.0
+        };
+        let pitch_shift_st = if pitch_shift_st.is_finite() {
+            pitch_shift_st
+        } else {
+            self.last_pitch_shift_st
+        };
+        self.last_pitch_shift_st = pitch_shift_st;
+
+        FrameTargets {
+            pitch_shift_st,
+            vibrato_forecast,
+            gain_db: self.dynamics_gain_db(frame.pitch.energy_db, d.dynamics_ratio),
+            vowel_stretch: d.articulation_ratio,
+            tilt_db: d.tilt_db - UPWARD_SHIFT_BRIGHTENING_DB_PER_ST * d.f0_level_st.max(0.0),
+            breath_amount: if voiced { d.breath_amount } else { 0.0 },
+        }
+    }
+
+    /// Advances the direction one frame along its glide, restarting the glide from where it is
+    /// when the asked direction changes.
+    fn glide_towards(&mut self, wanted: &EmotionDirection) {
+        if *wanted != self.glide_to {
+            self.glide_from = self.direction;
+            self.glide_to = *wanted;
+            self.glide_progress = 0.0;
+        }
+        if self.glide_progress < 1.0 {
+            self.glide_progress = (self.glide_progress + HOP_S as f32 / DIRECTION_GLIDE_S).min(1.0);
+            let p = self.glide_progress;
+            self.direction = if p >= 1.0 {
+                self.glide_to
+            } else {
+                EmotionDirection::blend(&[(1.0 - p, self.glide_from), (p, self.glide_to)])
+            };
+        }
+    }
+
+    /// Expands (ratio > 1) or compresses the loudness around its running mean.
+    fn dynamics_gain_db(&mut self, energy_db: f32, ratio: f32) -> f32 {
+        if !energy_db.is_finite() || energy_db < ACTIVE_FLOOR_DB {
+            return 0.0;
+        }
+        let a = 1.0 - (-(HOP_S as f32) / LOUDNESS_MEMORY_S).exp();
+        let mean = self.loudness_mean_db.get_or_insert(energy_db);
+        *mean += a * (energy_db - *mean);
+        let deviation =
+            (energy_db - *mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
+        (DYNAMICS_EFFECT_SCALE * (ratio - 1.0) * deviation)
+            .clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1)
+    }
+
+    /// The next value of the band-passed noise behind added jitter, cents at unit amount.
+    fn next_jitter_cents(&mut self) -> f32 {
+        // xorshift32: deterministic, allocation-free, plenty for a pitch wobble.
+        let mut x = self.noise_state;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.noise_state = x;
+        let white = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        let hop_s = HOP_S as f32;
+        let coefficient = |hz: f32| (-std::f32::consts::TAU * hz * hop_s).exp();
+        let (low, high) = ADDED_JITTER_BAND_HZ;
+        for (state, hz) in self.jitter_state.iter_mut().zip([low, high]) {
+            let a = coefficient(hz);
+            *state = a * *state + (1.0 - a) * white;
+        }
+        // White noise of RMS 1/√3 keeps about (high − low)/(frame rate / 2) of its power in the
+        // band; this scales the band to unit RMS.
+        let band_share = (high - low) / (0.5 / hop_s);
+        let band_rms = (band_share / 3.0).sqrt();
+        ADDED_JITTER_CENTS * (self.jitter_state[1] - self.jitter_state[0]) / band_rms
+    }
+}

@@ -1,0 +1,679 @@
+//! `cargo xtask emotion-eval`: what each emotion preset does to the test voice, measured on the
+//! output against the contract in `shared/EMOTION.md`, plus reference-style transfer and
+//! automation (intensity sweeps, preset switches) checked for clicks.
+//!
+//! Every statistic is measured the same way on input and output: `StyleProfile::of_recording`
+//! (the project's own tracker and decomposition with look-ahead): F0 median (semitones), F0
+//! interquartile range, vibrato extent and rate where there is vibrato, the mean length of voiced
+//! runs, the standard deviation of the frame loudness and the envelope tilt (2–4 kHz vs
+//! 0.3–0.8 kHz). A row passes when the measured change has the contract's sign, and at intensity 1
+//! lies within ±20 % of the preset's own target; a column passes when it grows monotonically with
+//! the intensity.
+
+use std::fmt::Write as _;
+
+use affetto_dsp::emotion::{
+    EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
+};
+use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::synth::clicks::click_blocks_retimed;
+use affetto_dsp::synth::{self, Note, Phrase, Vowel};
+use affetto_dsp::{Controls, Engine};
+use anyhow::{Result, bail};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg32;
+use realfft::RealFftPlanner;
+
+use crate::report_dir;
+
+const SAMPLE_RATE_HZ: u32 = 48_000;
+const BLOCK: usize = 64;
+const VOICE_S: f64 = 30.0;
+/// How far Studio vowel timing may move the output off the input (60 ms ahead, 48 ms behind).
+const STUDIO_TIMING_REACH_SAMPLES: usize = 60 * SAMPLE_RATE_HZ as usize / 1000;
+pub const INTENSITIES: [f32; 4] = [0.25, 0.5, 1.0, 1.5];
+
+/// Renders `input` through a new engine in `mode`, with the controls `controls_at(sample)` for
+/// each block and `reference` loaded; returns the output aligned to the input.
+pub fn render(
+    input: &[f32],
+    mode: AnalysisMode,
+    reference: Option<StyleProfile>,
+    mut controls_at: impl FnMut(usize) -> Controls,
+) -> Vec<f32> {
+    let mut engine = Engine::new(1);
+    engine.prepare(SAMPLE_RATE_HZ as f32, BLOCK, mode);
+    engine.reset(&controls_at(0));
+    engine.set_reference_style(reference);
+    let latency = engine.latency_samples() as usize;
+    let mut samples = input.to_vec();
+    samples.resize(input.len() + latency, 0.0);
+    for (i, block) in samples.chunks_mut(BLOCK).enumerate() {
+        engine.process(
+            &mut [block],
+            &controls_at((i * BLOCK).saturating_sub(latency)),
+        );
+    }
+    samples.drain(..latency);
+    samples
+}
+
+/// Controls asking for `preset` at `intensity`, nothing else.
+pub fn preset_controls(preset: EmotionPreset, intensity: f32) -> Controls {
+    Controls {
+        emotion: EmotionControls {
+            source: EmotionSource::Preset(preset),
+            intensity,
+            ..EmotionControls::default()
+        },
+        ..Controls::default()
+    }
+}
+
+/// One measured statistic: how it is read off a profile pair, and the preset's target for it.
+#[derive(Clone, Copy)]
+pub struct Statistic {
+    pub name: &'static str,
+    /// Change from input to output (difference or ratio).
+    pub change: fn(&Measured, &Measured) -> f32,
+    /// What the direction asks for, on the same scale.
+    pub target: fn(&EmotionDirection) -> f32,
+    /// Ratios are judged around 1, offsets around 0.
+    pub is_ratio: bool,
+    /// Changes smaller than this count as "no change" (measurement noise).
+    pub tolerance: f32,
+    /// Only meaningful on singing (vibrato) or only in Studio mode (timing).
+    pub singing_only: bool,
+}
+
+pub const STATISTICS: [Statistic; 7] = [
+    Statistic {
+        name: "F0 median Δst",
+        change: |i, o| o.profile.f0_median_st - i.profile.f0_median_st,
+        target: |d| d.f0_level_st,
+        is_ratio: false,
+        tolerance: 0.15,
+        singing_only: false,
+    },
+    Statistic {
+        name: "F0 IQR ×",
+        change: |i, o| o.profile.f0_iqr_st / i.profile.f0_iqr_st,
+        target: |d| d.f0_range_ratio,
+        is_ratio: true,
+        tolerance: 0.05,
+        singing_only: false,
+    },
+    Statistic {
+        name: "vib extent ×",
+        change: |i, o| o.profile.vibrato_extent_cents / i.profile.vibrato_extent_cents,
+        target: |d| d.vibrato_extent_ratio,
+        is_ratio: true,
+        tolerance: 0.06,
+        singing_only: true,
+    },
+    Statistic {
+        name: "vib rate ΔHz",
+        change: |i, o| o.profile.vibrato_rate_hz - i.profile.vibrato_rate_hz,
+        target: |d| d.vibrato_rate_offset_hz,
+        is_ratio: false,
+        tolerance: 0.1,
+        singing_only: true,
+    },
+    Statistic {
+        name: "voiced dur ×",
+        change: |i, o| o.profile.voiced_share / i.profile.voiced_share,
+        target: |d| d.articulation_ratio,
+        is_ratio: true,
+        tolerance: 0.02,
+        singing_only: false,
+    },
+    Statistic {
+        name: "loudness SD ×",
+        change: |i, o| o.profile.loudness_spread_db / i.profile.loudness_spread_db,
+        target: |d| d.dynamics_ratio,
+        is_ratio: true,
+        tolerance: 0.05,
+        singing_only: false,
+    },
+    Statistic {
+        name: "alpha ΔdB",
+        change: |i, o| o.alpha_ratio_db - i.alpha_ratio_db,
+        target: |d| d.tilt_db,
+        is_ratio: false,
+        tolerance: 0.5,
+        singing_only: false,
+    },
+];
+
+impl Statistic {
+    /// The change as a signed amount away from "unchanged".
+    pub fn deviation(&self, value: f32) -> f32 {
+        if self.is_ratio { value - 1.0 } else { value }
+    }
+
+    /// -1, 0 or +1: the direction the contract (the target) asks for; 0 = "about neutral".
+    pub fn contract_sign(&self, direction: &EmotionDirection) -> i32 {
+        let t = self.deviation((self.target)(direction));
+        if t.abs() <= self.tolerance {
+            0
+        } else {
+            t.signum() as i32
+        }
+    }
+
+    pub fn measured_sign(&self, value: f32) -> i32 {
+        let d = self.deviation(value);
+        if d.abs() <= self.tolerance {
+            0
+        } else {
+            d.signum() as i32
+        }
+    }
+
+    /// At intensity 1: within ±20 % of the target's change (or within tolerance of neutral).
+    pub fn magnitude_ok(&self, value: f32, direction: &EmotionDirection) -> bool {
+        let t = self.deviation((self.target)(direction));
+        let m = self.deviation(value);
+        (m - t).abs() <= (0.2 * t.abs()).max(self.tolerance)
+    }
+}
+
+/// The two test voices: random singing (with vibrato) and random speech.
+pub fn test_voices(duration_s: f64) -> [(&'static str, Vec<f32>); 2] {
+    let mut rng = Pcg32::seed_from_u64(61);
+    let singing = synth::render(
+        &synth::random_singing(&mut rng, duration_s),
+        SAMPLE_RATE_HZ,
+        61,
+    );
+    let mut rng = Pcg32::seed_from_u64(62);
+    let speech = synth::render(
+        &synth::random_speech(&mut rng, duration_s),
+        SAMPLE_RATE_HZ,
+        62,
+    );
+    [("singing", singing.samples), ("speech", speech.samples)]
+}
+
+/// A sung phrase in a given style: notes around `centre_midi` moving by up to `step_st`,
+/// `note_s` long, with vibrato at `vibrato` (rate Hz, extent cents) and a source tilt.
+pub fn styled_singing(
+    seed: u64,
+    centre_midi: f64,
+    step_st: f64,
+    note_s: (f64, f64),
+    vibrato: (f64, f64),
+    tilt_db_per_octave: f32,
+    duration_s: f64,
+) -> Vec<f32> {
+    const VOWELS: [Vowel; 5] = [Vowel::A, Vowel::E, Vowel::I, Vowel::O, Vowel::U];
+    let mut rng = Pcg32::seed_from_u64(seed);
+    let mut notes = Vec::new();
+    let mut total = 0.0;
+    while total < duration_s {
+        let midi = centre_midi + rng.random_range(-step_st..=step_st).round();
+        let duration = rng.random_range(note_s.0..note_s.1);
+        let mut note = Note::new(midi, duration, VOWELS[rng.random_range(0..5)])
+            .with_vibrato(vibrato.0, vibrato.1, 0.2);
+        if rng.random_bool(0.3) {
+            note = note.with_rest_after(0.3);
+            total += 0.3;
+        }
+        total += duration;
+        notes.push(note);
+    }
+    let mut phrase = Phrase::sung(notes);
+    phrase.tilt_db_per_octave = tilt_db_per_octave;
+    synth::render(&phrase, SAMPLE_RATE_HZ, seed).samples
+}
+
+/// The reference-transfer check's voices: a dark, low, narrow, slow-vibrato reference and a
+/// brighter, higher, wider, faster-vibrato input (different melodies and seeds).
+pub fn transfer_voices(duration_s: f64) -> (Vec<f32>, Vec<f32>) {
+    let reference = styled_singing(71, 55.0, 2.0, (0.8, 1.4), (5.0, 35.0), -5.0, duration_s);
+    let input = styled_singing(72, 60.0, 5.0, (0.4, 0.8), (6.5, 70.0), -1.0, duration_s);
+    (reference, input)
+}
+
+/// `(name, trims, plain pitch shift)`: a resynthesis-only baseline, then each control alone.
+fn single_controls() -> Vec<(&'static str, EmotionDirection, f32)> {
+    let n = EmotionDirection::NEUTRAL;
+    vec![
+        ("pitch shift +0.01 st (resynthesis only)", n, 0.01),
+        (
+            "level +3 st",
+            EmotionDirection {
+                f0_level_st: 3.0,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "range ×1.4",
+            EmotionDirection {
+                f0_range_ratio: 1.4,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "range ×0.7",
+            EmotionDirection {
+                f0_range_ratio: 0.7,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "vibrato extent ×1.5",
+            EmotionDirection {
+                vibrato_extent_ratio: 1.5,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "vibrato extent ×0.6",
+            EmotionDirection {
+                vibrato_extent_ratio: 0.6,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "vibrato rate +1 Hz",
+            EmotionDirection {
+                vibrato_rate_offset_hz: 1.0,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "vibrato rate −1 Hz",
+            EmotionDirection {
+                vibrato_rate_offset_hz: -1.0,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "vibrato onset +0.3 s",
+            EmotionDirection {
+                vibrato_onset_delay_s: 0.3,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "jitter +1",
+            EmotionDirection {
+                jitter_amount: 1.0,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "jitter −1",
+            EmotionDirection {
+                jitter_amount: -1.0,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "articulation ×1.2",
+            EmotionDirection {
+                articulation_ratio: 1.2,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "articulation ×0.85",
+            EmotionDirection {
+                articulation_ratio: 0.85,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "dynamics ×1.5",
+            EmotionDirection {
+                dynamics_ratio: 1.5,
+                ..n
+            },
+            0.0,
+        ),
+        (
+            "dynamics ×0.7",
+            EmotionDirection {
+                dynamics_ratio: 0.7,
+                ..n
+            },
+            0.0,
+        ),
+        ("tilt +4 dB", EmotionDirection { tilt_db: 4.0, ..n }, 0.0),
+        ("tilt −4 dB", EmotionDirection { tilt_db: -4.0, ..n }, 0.0),
+        (
+            "breath 0.5",
+            EmotionDirection {
+                breath_amount: 0.5,
+                ..n
+            },
+            0.0,
+        ),
+    ]
+}
+
+/// What is measured on a voice.
+pub struct Measured {
+    pub profile: StyleProfile,
+    /// Long-term spectrum balance, 1–5 kHz over 50 Hz–1 kHz, dB (the "alpha ratio" of vocal
+    /// effort studies), over frames within 40 dB of the loudest. Measured on the spectrum
+    /// itself rather than the profile's per-frame LPC envelope, which moves with F0 (+3 st read
+    /// as +1.8 dB there).
+    pub alpha_ratio_db: f32,
+}
+
+fn write_wav(path: &std::path::Path, samples: &[f32]) -> Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE_HZ,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec)?;
+    for &x in samples {
+        writer.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
+    }
+    writer.finalize()?;
+    Ok(())
+}
+
+fn profile(samples: &[f32]) -> Result<StyleProfile> {
+    match StyleProfile::of_recording(samples, SAMPLE_RATE_HZ as f32) {
+        Some(p) => Ok(p),
+        None => bail!("no voice found in a render"),
+    }
+}
+
+pub fn measure(samples: &[f32]) -> Result<Measured> {
+    Ok(Measured {
+        profile: profile(samples)?,
+        alpha_ratio_db: alpha_ratio_db(samples),
+    })
+}
+
+fn alpha_ratio_db(samples: &[f32]) -> f32 {
+    const FRAME: usize = 2048;
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FRAME);
+    let window: Vec<f32> = (0..FRAME)
+        .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / FRAME as f32).cos())
+        .collect();
+    let frames: Vec<&[f32]> = samples.chunks_exact(FRAME / 2).collect();
+    let energy = |f: &[f32]| f.iter().map(|x| x * x).sum::<f32>();
+    let loudest = frames.iter().map(|f| energy(f)).fold(0.0f32, f32::max);
+    let (mut low, mut high) = (0.0f64, 0.0f64);
+    let mut input = vec![0.0f32; FRAME];
+    let mut spectrum = fft.make_output_vec();
+    let bin_hz = SAMPLE_RATE_HZ as f32 / FRAME as f32;
+    for start in (0..samples.len().saturating_sub(FRAME)).step_by(FRAME / 2) {
+        let frame = &samples[start..start + FRAME];
+        if energy(frame) < 2.0 * loudest * 1e-4 {
+            continue;
+        }
+        for ((x, s), w) in input.iter_mut().zip(frame).zip(&window) {
+            *x = s * w;
+        }
+        fft.process(&mut input, &mut spectrum).expect("sizes match");
+        for (k, c) in spectrum.iter().enumerate() {
+            let hz = k as f32 * bin_hz;
+            let power = c.norm_sqr() as f64;
+            if (50.0..1_000.0).contains(&hz) {
+                low += power;
+            } else if (1_000.0..5_000.0).contains(&hz) {
+                high += power;
+            }
+        }
+    }
+    (10.0 * (high.max(1e-20) / low.max(1e-20)).log10()) as f32
+}
+
+pub fn run() -> Result<()> {
+    let dir = report_dir("emotion-eval")?;
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    let (mut sign_checks, mut sign_passes) = (0, 0);
+    let (mut magnitude_checks, mut magnitude_passes) = (0, 0);
+    let (mut monotonic_checks, mut monotonic_passes) = (0, 0);
+
+    for (voice_name, voice) in test_voices(VOICE_S) {
+        let input = measure(&voice)?;
+        write_wav(&dir.join(format!("{voice_name}-input.wav")), &voice)?;
+        writeln!(
+            report,
+            "\n## {voice_name} ({VOICE_S:.0} s, Studio mode): change of each statistic, output vs input\n"
+        )?;
+        let columns: Vec<&Statistic> = STATISTICS
+            .iter()
+            .filter(|s| !s.singing_only || voice_name == "singing")
+            .collect();
+        write!(report, "| preset | intensity |")?;
+        for s in &columns {
+            write!(report, " {} |", s.name)?;
+        }
+        writeln!(report, " clicks |")?;
+        writeln!(report, "|{}", " --- |".repeat(columns.len() + 3))?;
+        for preset in EmotionPreset::ALL {
+            let direction = preset.direction();
+            write!(report, "| {} | target 1.0 |", preset.name())?;
+            for s in &columns {
+                write!(report, " {:.2} |", (s.target)(&direction))?;
+            }
+            writeln!(report, " 0 |")?;
+            let mut values = vec![Vec::new(); columns.len()];
+            for intensity in INTENSITIES {
+                let output = render(&voice, AnalysisMode::Studio, None, |_| {
+                    preset_controls(preset, intensity)
+                });
+                let measured = measure(&output)?;
+                if intensity == 1.0 {
+                    write_wav(
+                        &dir.join(format!("{voice_name}-{}.wav", preset.name())),
+                        &output,
+                    )?;
+                }
+                write!(report, "| {} | {intensity:.2} |", preset.name())?;
+                for (c, s) in columns.iter().enumerate() {
+                    let value = (s.change)(&input, &measured);
+                    values[c].push(value);
+                    let sign_ok = s.measured_sign(value) == s.contract_sign(&direction);
+                    sign_checks += 1;
+                    sign_passes += sign_ok as usize;
+                    let mut mark = if sign_ok { "" } else { " ✘sign" };
+                    if intensity == 1.0 {
+                        magnitude_checks += 1;
+                        if s.magnitude_ok(value, &direction) {
+                            magnitude_passes += 1;
+                        } else {
+                            mark = if sign_ok {
+                                " ✘size"
+                            } else {
+                                " ✘sign ✘size"
+                            };
+                        }
+                    }
+                    if !mark.is_empty() {
+                        failures.push(format!(
+                            "{voice_name} {} {intensity} {}: {value:.3}{mark}",
+                            preset.name(),
+                            s.name
+                        ));
+                    }
+                    write!(report, " {value:.2}{mark} |")?;
+                }
+                let clicks = click_blocks_retimed(&voice, &output, STUDIO_TIMING_REACH_SAMPLES);
+                if !clicks.is_empty() {
+                    failures.push(format!(
+                        "{voice_name} {} {intensity}: clicks at 2 ms blocks {:?}",
+                        preset.name(),
+                        &clicks[..clicks.len().min(8)]
+                    ));
+                }
+                writeln!(report, " {} |", clicks.len())?;
+            }
+            for (c, s) in columns.iter().enumerate() {
+                if s.contract_sign(&direction) == 0 {
+                    continue;
+                }
+                monotonic_checks += 1;
+                let deviations: Vec<f32> =
+                    values[c].iter().map(|&v| s.deviation(v).abs()).collect();
+                if deviations
+                    .windows(2)
+                    .all(|w| w[1] >= w[0] - 0.5 * s.tolerance)
+                {
+                    monotonic_passes += 1;
+                } else {
+                    failures.push(format!(
+                        "{voice_name} {} {}: not monotonic {:?}",
+                        preset.name(),
+                        s.name,
+                        values[c]
+                    ));
+                }
+            }
+        }
+    }
+
+    // Each control alone on the singing voice: which control moves which statistic.
+    let (_, singing) = &test_voices(VOICE_S)[0];
+    let input = measure(singing)?;
+    writeln!(report, "\n## singing, one control at a time (Studio)\n")?;
+    write!(report, "| control |")?;
+    for s in &STATISTICS {
+        write!(report, " {} |", s.name)?;
+    }
+    writeln!(report, "\n|{}", " --- |".repeat(STATISTICS.len() + 1))?;
+    for (name, trims, shift_st) in single_controls() {
+        let output = render(singing, AnalysisMode::Studio, None, |_| Controls {
+            pitch_shift_st: shift_st,
+            emotion: EmotionControls {
+                intensity: 0.0,
+                trims,
+                ..EmotionControls::default()
+            },
+            ..Controls::default()
+        });
+        let measured = measure(&output)?;
+        write!(report, "| {name} |")?;
+        for s in &STATISTICS {
+            write!(report, " {:.2} |", (s.change)(&input, &measured))?;
+        }
+        writeln!(report)?;
+    }
+
+    // Reference transfer.
+    let (reference_voice, input_voice) = transfer_voices(VOICE_S);
+    let reference = profile(&reference_voice)?;
+    let input = profile(&input_voice)?;
+    let transferred = render(&input_voice, AnalysisMode::Studio, Some(reference), |_| {
+        Controls {
+            emotion: EmotionControls {
+                style_amount: 1.0,
+                ..EmotionControls::default()
+            },
+            ..Controls::default()
+        }
+    });
+    let output = profile(&transferred)?;
+    let before = input.distance(&reference);
+    let after = output.distance(&reference);
+    writeln!(
+        report,
+        "\n## Reference style transfer (Studio, style amount 100 %)\n"
+    )?;
+    writeln!(
+        report,
+        "| statistic | reference | input | output |\n| --- | --- | --- | --- |"
+    )?;
+    for ((name, r), ((_, i), (_, o))) in reference
+        .fields()
+        .iter()
+        .zip(input.fields().iter().zip(output.fields().iter()))
+    {
+        writeln!(report, "| {name} | {r:.2} | {i:.2} | {o:.2} |")?;
+    }
+    writeln!(
+        report,
+        "\ndistance to the reference: input {before:.2}, output {after:.2} ({:.0} % of the input's; target ≤ 30 %)",
+        100.0 * after / before
+    )?;
+    if after > 0.3 * before {
+        failures.push(format!("transfer: {after:.2} > 30 % of {before:.2}"));
+    }
+
+    // Automation: an intensity sweep 0 → 150 % over 2 s and back, and preset switches every
+    // 250 ms, in both modes.
+    writeln!(
+        report,
+        "\n## Automation (clicks: the resynthesis detector, output vs input)\n"
+    )?;
+    writeln!(
+        report,
+        "| voice | mode | automation | clicks | non-finite |\n| --- | --- | --- | --- | --- |"
+    )?;
+    for (voice_name, voice) in test_voices(10.0) {
+        for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
+            let sweep_s = 2.0;
+            let sweep = |sample: usize| {
+                let t = sample as f64 / SAMPLE_RATE_HZ as f64;
+                let phase = (t / sweep_s) % 2.0;
+                let up = if phase < 1.0 { phase } else { 2.0 - phase };
+                preset_controls(EmotionPreset::Happy, (1.5 * up) as f32)
+            };
+            let switches = |sample: usize| {
+                let step = sample / (SAMPLE_RATE_HZ as usize / 4);
+                preset_controls(EmotionPreset::ALL[step % 6], 1.0)
+            };
+            for (name, output) in [
+                (
+                    "intensity 0→150 % over 2 s (happy)",
+                    render(&voice, mode, None, sweep),
+                ),
+                (
+                    "preset every 250 ms at 100 %",
+                    render(&voice, mode, None, switches),
+                ),
+            ] {
+                let reach = match mode {
+                    AnalysisMode::Live => 0,
+                    AnalysisMode::Studio => STUDIO_TIMING_REACH_SAMPLES,
+                };
+                let clicks = click_blocks_retimed(&voice, &output, reach).len();
+                let non_finite = output.iter().filter(|x| !x.is_finite()).count();
+                writeln!(
+                    report,
+                    "| {voice_name} | {mode:?} | {name} | {clicks} | {non_finite} |"
+                )?;
+                if clicks > 0 || non_finite > 0 {
+                    failures.push(format!("{voice_name} {mode:?} {name}: {clicks} clicks"));
+                }
+            }
+        }
+    }
+
+    let summary = format!(
+        "signs {sign_passes}/{sign_checks}, magnitudes at 100 % {magnitude_passes}/{magnitude_checks}, \
+         monotonic {monotonic_passes}/{monotonic_checks}, transfer {:.0} % of the input's distance",
+        100.0 * after / before
+    );
+    let text = format!(
+        "# Emotion evaluation\n\n{summary}\n{report}\n## Misses\n\n{}\n",
+        failures.join("\n")
+    );
+    std::fs::write(dir.join("report.md"), &text)?;
+    println!("{text}");
+    println!("report: {}", dir.join("report.md").display());
+    Ok(())
+}
