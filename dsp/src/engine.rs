@@ -3,7 +3,7 @@
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
 use crate::emotion::{
-    EmotionControls, EmotionDirection, EmotionStage, StyleAnalyzer, StyleProfile,
+    EmotionControls, EmotionDirection, EmotionStage, ReferenceLearner, StyleAnalyzer, StyleProfile,
 };
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
@@ -136,6 +136,8 @@ pub struct Engine {
     /// compared with.
     reference_style: Option<StyleProfile>,
     input_style: StyleAnalyzer,
+    /// Captures a reference style from the sidechain when asked.
+    reference_learner: ReferenceLearner,
     /// Input samples processed since the last reset: places each frame's targets at the output
     /// sample it describes.
     samples_processed: u64,
@@ -177,6 +179,7 @@ impl Engine {
             emotion_direction: EmotionDirection::NEUTRAL,
             reference_style: None,
             input_style: StyleAnalyzer::new(INPUT_STYLE_MEMORY_S),
+            reference_learner: ReferenceLearner::new(48_000.0, 1),
             samples_processed: 0,
             dry_wet: DryWetMixer::new(0, 0, 0),
             mix_fraction: LinearRamp::new(defaults.mix_fraction),
@@ -219,6 +222,7 @@ impl Engine {
         self.emotion = EmotionStage::new(self.sample_rate_hz, self.max_block_samples, mode);
         self.emotion.reset(&self.emotion_direction);
         self.input_style.reset();
+        self.reference_learner = ReferenceLearner::new(self.sample_rate_hz, self.max_block_samples);
         self.samples_processed = 0;
         let latency = self.analysis_latency_samples();
         let timing_room_samples = match mode {
@@ -319,6 +323,52 @@ impl Engine {
             self.input_style.reset();
         }
         self.reference_style = profile;
+    }
+
+    /// Learns a reference style from `sidechain` (`[channel][sample]`) while `learning` is on;
+    /// on the block where the style freezes, loads it as the reference and returns it (for the
+    /// plugin to save). Real-time safe; costs nothing while not learning. Blocks longer than the
+    /// prepared size are taken in parts.
+    pub fn learn_reference(
+        &mut self,
+        sidechain: &[&[f32]],
+        learning: bool,
+    ) -> Option<StyleProfile> {
+        let len = sidechain.iter().map(|c| c.len()).min().unwrap_or(0);
+        let mut learned = None;
+        let mut start = 0;
+        loop {
+            let end = (start + self.max_block_samples).min(len);
+            let mut part: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+            for (slot, channel) in part.iter_mut().zip(sidechain) {
+                *slot = &channel[start..end];
+            }
+            let channels = sidechain.len().min(MAX_CHANNELS);
+            if let Some(profile) = self.reference_learner.process(&part[..channels], learning) {
+                learned = Some(profile);
+            }
+            start = end;
+            if start >= len {
+                break;
+            }
+        }
+        if learned.is_some() {
+            self.set_reference_style(learned);
+        }
+        learned
+    }
+
+    /// Reference learning's progress, 0…1, and whether it is under way.
+    pub fn reference_learning(&self) -> (f32, bool) {
+        (
+            self.reference_learner.progress(),
+            self.reference_learner.is_learning(),
+        )
+    }
+
+    /// The loaded reference style, if any.
+    pub fn reference_style(&self) -> Option<StyleProfile> {
+        self.reference_style
     }
 
     /// The input's running style profile (only kept while a reference is loaded).

@@ -153,6 +153,8 @@ fn process_and_reset_never_allocate() {
                             .iter_mut()
                             .for_each(|x| *x = noise.next_unit() - 0.5);
                     }
+                    // The first channel doubles as a sidechain, learned during the first blocks.
+                    engine.learn_reference(&[&buffers[0][..block]], i < 5);
                     let mut slices: [&mut [f32]; 2] = Default::default();
                     for (slot, channel) in slices.iter_mut().zip(buffers.iter_mut()) {
                         *slot = &mut channel[..block];

@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use affetto_dsp::Engine;
+use affetto_dsp::emotion::StyleProfile;
 use nice_plug::prelude::*;
 
 pub mod params;
+pub mod reference;
 
 pub use params::AffettoParams;
 
@@ -16,6 +18,10 @@ pub struct Affetto {
     params: Arc<AffettoParams>,
     /// Rebuilt for the channel layout, sample rate and buffer size in `activate`.
     engine: Engine,
+    /// Version of the shared reference style the engine has (`None`: never loaded).
+    reference_version: Option<u64>,
+    /// A learned style the shared store was busy for; stored on a later block.
+    pending_reference: Option<StyleProfile>,
 }
 
 impl Default for Affetto {
@@ -23,6 +29,8 @@ impl Default for Affetto {
         Self {
             params: Arc::new(AffettoParams::default()),
             engine: Engine::new(2),
+            reference_version: None,
+            pending_reference: None,
         }
     }
 }
@@ -90,6 +98,7 @@ impl Plugin for Affetto {
             self.params.analysis_mode(),
         );
         context.set_latency_samples(self.engine.latency_samples());
+        self.reference_version = None;
         true
     }
 
@@ -100,14 +109,52 @@ impl Plugin for Affetto {
     fn process(
         &mut self,
         buffer: &mut Buffer,
-        _aux: &mut AuxiliaryBuffers,
+        aux: &mut AuxiliaryBuffers,
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        self.follow_reference_style(aux);
         // With sample-accurate automation the wrapper splits the host block at every parameter
         // event, so reading the values here starts each glide on the event's own sample.
         self.engine
             .process(buffer.as_slice(), &self.params.controls());
         ProcessStatus::Normal
+    }
+}
+
+impl Affetto {
+    /// Keeps the engine's reference style in step with the saved one (a project load or the
+    /// editor may change it) and learns a new one from the sidechain when asked. Never waits: a
+    /// store that is busy is tried again on the next block.
+    fn follow_reference_style(&mut self, aux: &mut AuxiliaryBuffers) {
+        let shared = &self.params.reference_style;
+        if let Some(pending) = self.pending_reference
+            && shared.try_store(Some(&pending))
+        {
+            self.pending_reference = None;
+        }
+        if let Some((version, profile)) = shared.try_load()
+            && self.reference_version != Some(version)
+            && self.pending_reference.is_none()
+        {
+            self.engine.set_reference_style(profile);
+            self.reference_version = Some(version);
+        }
+        let learning = self.params.learn_reference.value();
+        let mut sidechain: [&[f32]; 2] = [&[], &[]];
+        let mut channels = 0;
+        if let Some(input) = aux.inputs.first_mut() {
+            for (slot, channel) in sidechain.iter_mut().zip(input.as_slice_immutable()) {
+                *slot = channel;
+                channels += 1;
+            }
+        }
+        if let Some(learned) = self
+            .engine
+            .learn_reference(&sidechain[..channels], learning)
+            && !shared.try_store(Some(&learned))
+        {
+            self.pending_reference = Some(learned);
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use affetto_dsp::emotion::{
 use affetto_dsp::{AnalysisMode, Controls, FORMANT_SHIFT_RANGE_ST, PITCH_SHIFT_RANGE_ST};
 use nice_plug::prelude::*;
 
+use crate::reference::SharedReference;
+
 /// The analysis mode as the host shows it.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -110,6 +112,15 @@ pub struct AffettoParams {
     /// How far the voice moves towards the captured reference style (when one is captured).
     #[id = "style_amount"]
     pub style_amount: FloatParam,
+
+    /// While on, the sidechain's voice is learned as the reference style; it freezes after
+    /// 20 s of sidechain, or when switched off after at least 2 s.
+    #[id = "learn_reference"]
+    pub learn_reference: BoolParam,
+
+    /// The captured reference style, saved with the project.
+    #[persist = "reference_style"]
+    pub reference_style: SharedReference,
 }
 
 /// A ratio parameter, 0.5× … 2× around 1× with 1× in the middle of its travel.
@@ -259,6 +270,8 @@ impl Default for AffettoParams {
             .with_step_size(0.1),
             trim_breath: fraction_param("Breath", 0.0, (0.0, 1.0)),
             style_amount: fraction_param("Style Amount", 1.0, STYLE_AMOUNT_RANGE),
+            learn_reference: BoolParam::new("Learn Reference", false).non_automatable(),
+            reference_style: SharedReference::default(),
         }
     }
 }

@@ -407,3 +407,104 @@ fn a_shifted_voice_with_an_emotion_is_aligned_to_the_reported_latency_in_both_mo
         );
     }
 }
+
+/// `state` (nice-plug's: a little-endian u64 length, then JSON whose last member is the
+/// persisted fields) with those fields replaced by `name` = `value_json`, as a saved project
+/// would carry it.
+fn with_persisted_field(state: &[u8], name: &str, value_json: &str) -> Vec<u8> {
+    let json = std::str::from_utf8(&state[8..]).expect("the state is JSON");
+    let escaped = value_json.replace('"', "\\\"");
+    let fields_at = json
+        .find("\"fields\":")
+        .expect("the state has persisted fields");
+    let edited = format!(
+        "{}\"fields\":{{\"{name}\":\"{escaped}\"}}}}",
+        &json[..fields_at]
+    );
+    let mut bytes = (edited.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(edited.as_bytes());
+    bytes
+}
+
+#[test]
+fn a_saved_reference_style_is_loaded_applied_and_saved_again_and_a_corrupt_one_is_ignored() {
+    use affetto_dsp::emotion::StyleProfile;
+    use affetto_dsp::synth::{self, Note, Phrase, Vowel};
+    let names_values = [
+        ("f0_median_st", 50.0),
+        ("f0_iqr_st", 2.0),
+        ("intonation_slope_st_per_s", 4.0),
+        ("ending_slope_st_per_s", -1.0),
+        ("vibrato_presence", 0.5),
+        ("vibrato_rate_hz", 5.5),
+        ("vibrato_extent_cents", 40.0),
+        ("voiced_share", 0.8),
+        ("voiced_run_s", 0.8),
+        ("pause_s", 0.3),
+        ("loudness_spread_db", 6.0),
+        ("tilt_db", -20.0),
+    ];
+    let profile_json = |pairs: &[(&str, f32)]| {
+        let items: Vec<String> = pairs
+            .iter()
+            .map(|(name, value)| format!("[\"{name}\",{value:?}]"))
+            .collect();
+        format!("{{\"profile\":[{}]}}", items.join(","))
+    };
+    let notes = (0..10)
+        .map(|i| Note::new(60.0 + (i % 3) as f64, 0.6, Vowel::A).with_rest_after(0.1))
+        .collect();
+    let voice = synth::render(&Phrase::sung(notes), 48_000, 3).samples;
+    let median_st = |x: &[f32]| {
+        StyleProfile::of_recording(x, 48_000.0)
+            .expect("a voice")
+            .f0_median_st
+    };
+
+    // A valid reference (MIDI 50, 10 semitones under the voice): kept and applied.
+    let mut plugin = AffettoInstance::new();
+    let state = with_persisted_field(
+        &plugin.save_state(),
+        "reference_style",
+        &profile_json(&names_values),
+    );
+    assert!(plugin.load_state(&state), "a state with a reference loads");
+    let saved = plugin.save_state();
+    let saved_json = String::from_utf8_lossy(&saved[8..]);
+    assert!(
+        saved_json.contains("f0_median_st") && saved_json.contains("50.0"),
+        "the reference is saved again: {saved_json}"
+    );
+    let latency = plugin.activate(48_000.0, 512).reported_latency_samples as usize;
+    let mut input = vec![voice.clone()];
+    input[0].resize(voice.len() + latency, 0.0);
+    let output = plugin.process_signal(&input, 512, &[], false);
+    let moved = median_st(&output[0][latency..]) - median_st(&voice);
+    assert!(
+        moved < -5.0,
+        "the voice moves towards the reference: {moved:.1} st"
+    );
+
+    // A reference with a number missing: the state still loads, the reference is dropped.
+    let mut plugin = AffettoInstance::new();
+    let state = with_persisted_field(
+        &plugin.save_state(),
+        "reference_style",
+        &profile_json(&names_values[1..]),
+    );
+    plugin.load_state(&state);
+    let saved_json = String::from_utf8_lossy(&plugin.save_state()[8..]).to_string();
+    assert!(
+        saved_json.contains("\\\"profile\\\":null"),
+        "the corrupt reference is not kept: {saved_json}"
+    );
+    let latency = plugin.activate(48_000.0, 512).reported_latency_samples as usize;
+    let output = plugin.process_signal(&input, 512, &[], false);
+    assert!(
+        output[0][latency..]
+            .iter()
+            .zip(&voice)
+            .all(|(y, x)| (y - x).abs() < 1e-6),
+        "without a reference, default settings leave the voice as it is"
+    );
+}

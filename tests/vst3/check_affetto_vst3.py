@@ -29,7 +29,7 @@ check("exposes its parameters", set(plugin.parameters.keys())
       == {"mix", "output_gain_db", "bypass", "mode", "pitch_shift_st", "formant_shift_st",
           "emotion", "intensity", "arousal", "valence", "pitch_offset_st", "pitch_range",
           "vibrato_depth", "vibrato_rate_hz", "vibrato_onset_delay_ms", "vowel_length", "dynamics",
-          "brightness_db", "breath", "style_amount"},
+          "brightness_db", "breath", "style_amount", "learn_reference"},
       str(plugin.parameters.keys()))
 
 # pedalboard compensates the latency the plugin reports, so an exact match of input and output

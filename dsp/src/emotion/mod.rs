@@ -5,6 +5,7 @@
 mod direction;
 mod pitch_histogram;
 mod preset;
+mod reference_learner;
 mod stage;
 mod style;
 mod transform;
@@ -13,8 +14,9 @@ mod voice_colour;
 pub use direction::EmotionDirection;
 pub use pitch_histogram::PitchHistogram;
 pub use preset::{EmotionPreset, arousal_valence_direction};
+pub use reference_learner::{LEARN_S, MIN_LEARN_S, ReferenceLearner};
 pub use stage::EmotionStage;
-pub use style::{StyleAnalyzer, StyleProfile};
+pub use style::{FIELD_COUNT, StyleAnalyzer, StyleProfile};
 pub use transform::{ADDED_JITTER_CENTS, EmotionTransform, FrameTargets};
 
 /// Where the emotion comes from.

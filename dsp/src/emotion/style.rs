@@ -55,6 +55,21 @@ pub struct StyleProfile {
 
 /// Numbers in a profile (see [`StyleProfile::fields`]).
 pub const FIELD_COUNT: usize = 12;
+/// Their names, which saved projects use: never rename one.
+const FIELD_NAMES: [&str; FIELD_COUNT] = [
+    "f0_median_st",
+    "f0_iqr_st",
+    "intonation_slope_st_per_s",
+    "ending_slope_st_per_s",
+    "vibrato_presence",
+    "vibrato_rate_hz",
+    "vibrato_extent_cents",
+    "voiced_share",
+    "voiced_run_s",
+    "pause_s",
+    "loudness_spread_db",
+    "tilt_db",
+];
 
 /// Scales that put each statistic's difference on a common footing for [`StyleProfile::distance`]:
 /// about one "just clearly different" step each.
@@ -155,22 +170,28 @@ impl StyleProfile {
         analyzer.profile()
     }
 
+    /// The names of [`Self::fields`], in order.
+    pub fn field_names() -> [&'static str; FIELD_COUNT] {
+        FIELD_NAMES
+    }
+
     /// The profile as named numbers, in a fixed order (for state and reports).
     pub fn fields(&self) -> [(&'static str, f32); FIELD_COUNT] {
-        [
-            ("f0_median_st", self.f0_median_st),
-            ("f0_iqr_st", self.f0_iqr_st),
-            ("intonation_slope_st_per_s", self.intonation_slope_st_per_s),
-            ("ending_slope_st_per_s", self.ending_slope_st_per_s),
-            ("vibrato_presence", self.vibrato_presence),
-            ("vibrato_rate_hz", self.vibrato_rate_hz),
-            ("vibrato_extent_cents", self.vibrato_extent_cents),
-            ("voiced_share", self.voiced_share),
-            ("voiced_run_s", self.voiced_run_s),
-            ("pause_s", self.pause_s),
-            ("loudness_spread_db", self.loudness_spread_db),
-            ("tilt_db", self.tilt_db),
-        ]
+        let values = [
+            self.f0_median_st,
+            self.f0_iqr_st,
+            self.intonation_slope_st_per_s,
+            self.ending_slope_st_per_s,
+            self.vibrato_presence,
+            self.vibrato_rate_hz,
+            self.vibrato_extent_cents,
+            self.voiced_share,
+            self.voiced_run_s,
+            self.pause_s,
+            self.loudness_spread_db,
+            self.tilt_db,
+        ];
+        std::array::from_fn(|i| (FIELD_NAMES[i], values[i]))
     }
 
     /// The inverse of [`Self::fields`]: `None` if a value is missing or not finite.

@@ -9,6 +9,10 @@ use nice_plug::prelude::{ParamPtr, Params};
 /// Unit suffixes a flag may leave out: `--output-gain` is `--output-gain-db`.
 const UNIT_SUFFIXES: &[&str] = &["_db", "_st", "_hz", "_cents", "_ms", "_pct"];
 
+/// Parameters that only mean something in a running session: learning from the sidechain
+/// (a render takes `--reference REF.wav` instead).
+const LIVE_ONLY: &[&str] = &["learn_reference"];
+
 /// One parameter as the CLI sees it.
 struct CliParam {
     id: String,
@@ -145,6 +149,7 @@ impl ParamArgs {
         let params = values
             .param_map()
             .into_iter()
+            .filter(|(id, _, _)| !LIVE_ONLY.contains(&id.as_str()))
             .map(|(id, ptr, _group)| CliParam { id, ptr })
             .collect();
         Self { values, params }
