@@ -10,6 +10,7 @@
 //! same shift's cost in Rubber Band and sox).
 
 mod bench;
+mod contour_plot;
 mod demo;
 mod emotion_eval;
 mod fit_vibrato;

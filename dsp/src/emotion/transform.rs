@@ -31,6 +31,8 @@ const DYNAMICS_EFFECT_SCALE: f32 = 1.35;
 /// brightness is what is heard (`cargo xtask emotion-eval`). Downward shifts moved the balance
 /// in opposite directions on the two voices, so they get no correction.
 const UPWARD_SHIFT_BRIGHTENING_DB_PER_ST: f32 = 0.5;
+/// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
+const DYNAMICS_GLIDE_S: f32 = 0.015;
 /// The dynamics gain's limits: cutting deeper sounds gated, boosting more risks clipping.
 const DYNAMICS_GAIN_RANGE_DB: (f32, f32) = (-12.0, 6.0);
 /// A new direction (preset switch, A/V move) is reached along a straight line over this time:
@@ -92,6 +94,8 @@ pub struct EmotionTransform {
     editor: ContourEditor,
     median: PitchHistogram,
     loudness_mean_db: Option<f32>,
+    /// The dynamics gain in force, gliding towards each frame's.
+    dynamics_gain_db: f32,
     last_pitch_shift_st: f32,
     /// Two low-passes of the noise behind added jitter (their difference is the band), and the
     /// generator's state.
@@ -110,6 +114,7 @@ impl EmotionTransform {
             editor: ContourEditor::new(),
             median: PitchHistogram::new(MEDIAN_MEMORY_S / HOP_S as f32),
             loudness_mean_db: None,
+            dynamics_gain_db: 0.0,
             last_pitch_shift_st: 0.0,
             jitter_state: [0.0; 2],
             noise_state: 0x9E37_79B9,
@@ -125,6 +130,7 @@ impl EmotionTransform {
         self.editor.reset();
         self.median.reset();
         self.loudness_mean_db = None;
+        self.dynamics_gain_db = 0.0;
         self.last_pitch_shift_st = self.direction.f0_level_st;
         self.jitter_state = [0.0; 2];
     }
@@ -225,18 +231,34 @@ impl EmotionTransform {
         }
     }
 
-    /// Expands (ratio > 1) or compresses the loudness around its running mean.
+    /// Expands (ratio > 1) or compresses the loudness around its running mean, gliding like an
+    /// expander's gain: a phrase's first frames after a pause are far below the mean, and
+    /// jumping there within one 5 ms frame put a kink into the onset that the click detector
+    /// caught. Pauses hold the gain, so no gain step falls on a consonant either.
     fn dynamics_gain_db(&mut self, energy_db: f32, ratio: f32) -> f32 {
-        if !energy_db.is_finite() || energy_db < ACTIVE_FLOOR_DB {
+        let active = energy_db.is_finite() && energy_db >= ACTIVE_FLOOR_DB;
+        if active {
+            // Kept up to date even while unused, so engaging the dynamics starts from the
+            // voice's real level.
+            let a = 1.0 - (-(HOP_S as f32) / LOUDNESS_MEMORY_S).exp();
+            let mean = self.loudness_mean_db.get_or_insert(energy_db);
+            *mean += a * (energy_db - *mean);
+        }
+        if ratio == 1.0 {
+            // Neutral is exact (and forgets any gain left from before).
+            self.dynamics_gain_db = 0.0;
             return 0.0;
         }
-        let a = 1.0 - (-(HOP_S as f32) / LOUDNESS_MEMORY_S).exp();
-        let mean = self.loudness_mean_db.get_or_insert(energy_db);
-        *mean += a * (energy_db - *mean);
+        let Some(mean) = self.loudness_mean_db.filter(|_| active) else {
+            return self.dynamics_gain_db;
+        };
         let deviation =
-            (energy_db - *mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
-        (DYNAMICS_EFFECT_SCALE * (ratio - 1.0) * deviation)
-            .clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1)
+            (energy_db - mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
+        let wanted = (DYNAMICS_EFFECT_SCALE * (ratio - 1.0) * deviation)
+            .clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1);
+        let glide = 1.0 - (-(HOP_S as f32) / DYNAMICS_GLIDE_S).exp();
+        self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
+        self.dynamics_gain_db
     }
 
     /// The next value of the band-passed noise behind added jitter, cents at unit amount.

@@ -14,8 +14,8 @@ mod score;
 pub use degrade::{Degradation, NoiseKind, degrade};
 pub use formant::Vowel;
 pub use score::{
-    Consonant, Note, Phrase, PitchCurve, Segment, SegmentKind, Vibrato, demo_phrase,
-    random_singing, random_speech,
+    Consonant, Note, Phrase, PitchCurve, Segment, SegmentKind, SingingStyle, Vibrato, demo_phrase,
+    random_singing, random_speech, styled_singing, transfer_test_styles,
 };
 
 use formant::{FormantFilter, Resonator};

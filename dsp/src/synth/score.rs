@@ -514,6 +514,65 @@ pub fn random_singing(rng: &mut impl Rng, duration_s: f64) -> Phrase {
     phrase
 }
 
+/// A singer's manner, for style-transfer tests: where the melody sits and how far it moves, how
+/// long the notes are, the vibrato and the voice's brightness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SingingStyle {
+    /// Notes are drawn around this MIDI note...
+    pub centre_midi: f64,
+    /// ...up to this many semitones either side.
+    pub spread_st: f64,
+    /// Note lengths are drawn from this range, seconds.
+    pub note_s: (f64, f64),
+    /// Vibrato on every note: rate (Hz) and extent (cents, half peak-to-peak).
+    pub vibrato: (f64, f64),
+    pub tilt_db_per_octave: f32,
+}
+
+/// Two contrasting manners for reference-transfer checks: `(reference, input)` — a dark, low,
+/// narrow reference with long notes and a slow, shallow vibrato, and a brighter, higher, wider
+/// input with shorter notes and a faster, deeper vibrato.
+pub fn transfer_test_styles() -> (SingingStyle, SingingStyle) {
+    (
+        SingingStyle {
+            centre_midi: 55.0,
+            spread_st: 2.0,
+            note_s: (0.8, 1.4),
+            vibrato: (5.0, 35.0),
+            tilt_db_per_octave: -5.0,
+        },
+        SingingStyle {
+            centre_midi: 60.0,
+            spread_st: 5.0,
+            note_s: (0.4, 0.8),
+            vibrato: (6.5, 70.0),
+            tilt_db_per_octave: -1.0,
+        },
+    )
+}
+
+/// About `duration_s` of singing in `style`, a breath after about every third note.
+/// Deterministic from `rng`.
+pub fn styled_singing(rng: &mut impl Rng, style: &SingingStyle, duration_s: f64) -> Phrase {
+    let mut notes = Vec::new();
+    let mut total_s = 0.0;
+    while total_s < duration_s {
+        let midi = style.centre_midi + rng.random_range(-style.spread_st..=style.spread_st).round();
+        let length_s = rng.random_range(style.note_s.0..style.note_s.1);
+        let mut note = Note::new(midi, length_s, VOWELS[rng.random_range(0..VOWELS.len())])
+            .with_vibrato(style.vibrato.0, style.vibrato.1, 0.2);
+        total_s += length_s;
+        if rng.random_bool(0.3) {
+            note = note.with_rest_after(0.3);
+            total_s += 0.3;
+        }
+        notes.push(note);
+    }
+    let mut phrase = Phrase::sung(notes);
+    phrase.tilt_db_per_octave = style.tilt_db_per_octave;
+    phrase
+}
+
 /// About `duration_s` of random speech: syllables (consonant + vowel) with declining pitch
 /// across each phrase, pitch accents, final falls or rises, and pauses between phrases. F0
 /// stays within 70–400 Hz. Deterministic from `rng`.
