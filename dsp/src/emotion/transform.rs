@@ -93,6 +93,8 @@ pub struct EmotionTransform {
     glide_progress: f32,
     editor: ContourEditor,
     median: PitchHistogram,
+    /// The median as it was when the current voiced run began.
+    range_centre_cents: Option<f32>,
     loudness_mean_db: Option<f32>,
     /// The dynamics gain in force, gliding towards each frame's.
     dynamics_gain_db: f32,
@@ -113,6 +115,7 @@ impl EmotionTransform {
             glide_progress: 1.0,
             editor: ContourEditor::new(),
             median: PitchHistogram::new(MEDIAN_MEMORY_S / HOP_S as f32),
+            range_centre_cents: None,
             loudness_mean_db: None,
             dynamics_gain_db: 0.0,
             last_pitch_shift_st: 0.0,
@@ -129,6 +132,7 @@ impl EmotionTransform {
         self.glide_progress = 1.0;
         self.editor.reset();
         self.median.reset();
+        self.range_centre_cents = None;
         self.loudness_mean_db = None;
         self.dynamics_gain_db = 0.0;
         self.last_pitch_shift_st = self.direction.f0_level_st;
@@ -166,8 +170,13 @@ impl EmotionTransform {
         if voiced {
             self.median.push_cents(frame.intonation_cents);
         }
-        let range_term_cents = match self.median.median_cents() {
-            Some(median) => (d.f0_range_ratio - 1.0) * (frame.intonation_cents - median),
+        // The centre the range turns around moves only between voiced runs: moving it under a
+        // held note (as the running median learns the melody) made the note slide.
+        if !voiced || self.range_centre_cents.is_none() {
+            self.range_centre_cents = self.median.median_cents();
+        }
+        let range_term_cents = match self.range_centre_cents {
+            Some(centre) => (d.f0_range_ratio - 1.0) * (frame.intonation_cents - centre),
             None => 0.0,
         };
         let added_jitter_cents = self.next_jitter_cents() * d.jitter_amount.max(0.0);
