@@ -47,6 +47,8 @@ const STUDIO_TIMING_AHEAD_S: f64 = 0.060;
 /// The running profile of the input that a reference style is compared with forgets with this
 /// time constant: a few phrases.
 const INPUT_STYLE_MEMORY_S: f32 = 10.0;
+/// Voice the running input profile must have heard before a reference style is applied.
+const MIN_STYLE_EVIDENCE_S: f32 = 3.0;
 
 /// What the user controls, as targets: the engine glides to them without clicks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,6 +138,10 @@ pub struct Engine {
     /// compared with.
     reference_style: Option<StyleProfile>,
     input_style: StyleAnalyzer,
+    /// The input's style given from outside (a whole file's), used instead of the running one.
+    fixed_input_style: Option<StyleProfile>,
+    /// The direction towards the reference in force (see `update_style_direction`).
+    style_direction: Option<EmotionDirection>,
     /// Captures a reference style from the sidechain when asked.
     reference_learner: ReferenceLearner,
     /// Input samples processed since the last reset: places each frame's targets at the output
@@ -179,6 +185,8 @@ impl Engine {
             emotion_direction: EmotionDirection::NEUTRAL,
             reference_style: None,
             input_style: StyleAnalyzer::new(INPUT_STYLE_MEMORY_S),
+            fixed_input_style: None,
+            style_direction: None,
             reference_learner: ReferenceLearner::new(48_000.0, 1),
             samples_processed: 0,
             dry_wet: DryWetMixer::new(0, 0, 0),
@@ -274,6 +282,7 @@ impl Engine {
         self.emotion_direction = controls.emotion.direction(None);
         self.emotion.reset(&self.emotion_direction);
         self.input_style.reset();
+        self.style_direction = None;
         self.samples_processed = 0;
         self.mix_fraction.snap_to(controls.mix_fraction);
         self.output_gain
@@ -323,6 +332,7 @@ impl Engine {
             self.input_style.reset();
         }
         self.reference_style = profile;
+        self.style_direction = None;
     }
 
     /// Learns a reference style from `sidechain` (`[channel][sample]`) while `learning` is on;
@@ -371,6 +381,38 @@ impl Engine {
         self.reference_style
     }
 
+    /// Fixes the input's style profile (for a file, analysed whole beforehand) instead of the
+    /// running one, so the direction towards a reference is the same from the first note.
+    /// `None` goes back to the running profile.
+    pub fn set_input_style(&mut self, profile: Option<StyleProfile>) {
+        self.fixed_input_style = profile;
+        self.style_direction = None;
+    }
+
+    /// The direction towards the reference style. From the running profile it is taken only once
+    /// [`MIN_STYLE_EVIDENCE_S`] of voice has been heard, and moved only while the voice is
+    /// silent or unvoiced: a profile still learning the melody shifted notes as they were held
+    /// (the first phrase of the reference demo slid by semitones).
+    fn update_style_direction(&mut self) {
+        let Some(reference) = self.reference_style else {
+            self.style_direction = None;
+            return;
+        };
+        if let Some(input) = self.fixed_input_style {
+            self.style_direction = Some(input.direction_towards(&reference));
+            return;
+        }
+        let between_runs = self.latest_frame.is_none_or(|frame| !frame.pitch.voiced());
+        if self.input_style.voiced_s() < MIN_STYLE_EVIDENCE_S {
+            self.style_direction = None;
+        } else if between_runs || self.style_direction.is_none() {
+            self.style_direction = self
+                .input_style
+                .profile()
+                .map(|input| input.direction_towards(&reference));
+        }
+    }
+
     /// The input's running style profile (only kept while a reference is loaded).
     pub fn input_style(&self) -> Option<StyleProfile> {
         self.input_style.profile()
@@ -396,11 +438,8 @@ impl Engine {
         self.pitch_shift_st.set_target(controls.pitch_shift_st);
         self.formant_shift_st.set_target(controls.formant_shift_st);
         self.vowel_stretch.set_target(controls.vowel_stretch);
-        let style = match (&self.reference_style, self.input_style.profile()) {
-            (Some(reference), Some(input)) => Some(input.direction_towards(reference)),
-            _ => None,
-        };
-        self.emotion_direction = controls.emotion.direction(style.as_ref());
+        self.update_style_direction();
+        self.emotion_direction = controls.emotion.direction(self.style_direction.as_ref());
 
         let prepared = self.channels.min(channels.len());
         let (ours, extra) = channels.split_at_mut(prepared);

@@ -481,3 +481,132 @@ fn analyze_answers_bad_input_like_render() {
         "psychic",
     );
 }
+
+#[test]
+fn emotion_and_reference_flags_render_and_bad_ones_are_clear_errors() {
+    use affetto_dsp::synth::{self, Note, Phrase, Vowel};
+    let dir = scratch_dir("emotion");
+    let spec = WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: SampleFormat::Float,
+    };
+    let sing = |base: f64, seed: u64| {
+        let notes = (0..6)
+            .map(|i| Note::new(base + (i % 3) as f64, 0.5, Vowel::A).with_vibrato(5.5, 40.0, 0.1))
+            .collect();
+        synth::render(&Phrase::sung(notes), 48_000, seed).samples
+    };
+    let (input, reference, silence) = (
+        dir.join("in.wav"),
+        dir.join("ref.wav"),
+        dir.join("quiet.wav"),
+    );
+    write_wav(&input, spec, &sing(60.0, 1));
+    write_wav(&reference, spec, &sing(53.0, 2));
+    write_wav(&silence, spec, &vec![0.0; 48_000]);
+    let (i, r, q) = (path_str(&input), path_str(&reference), path_str(&silence));
+    let out = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+
+    let sad = out("sad.wav");
+    let run = affetto(&[
+        "render",
+        i,
+        &sad,
+        "--mode",
+        "studio",
+        "--emotion",
+        "sad",
+        "--intensity",
+        "0.8",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let percent = out("sad-percent.wav");
+    let run = affetto(&[
+        "render",
+        i,
+        &percent,
+        "--mode",
+        "studio",
+        "--emotion",
+        "Sad",
+        "--intensity",
+        "80%",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let ((_, original), (_, sad_samples), (_, percent_samples)) = (
+        read_wav(&input),
+        read_wav(Path::new(&sad)),
+        read_wav(Path::new(&percent)),
+    );
+    assert_ne!(sad_samples, original, "the emotion changes the voice");
+    assert_eq!(
+        sad_samples, percent_samples,
+        "0.8 and 80% are the same intensity"
+    );
+
+    let styled = out("styled.wav");
+    let run = affetto(&[
+        "render",
+        i,
+        &styled,
+        "--mode",
+        "studio",
+        "--reference",
+        r,
+        "--style-amount",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("reference style: median"), "{stdout}");
+    assert_ne!(
+        read_wav(Path::new(&styled)).1,
+        original,
+        "the reference changes the voice"
+    );
+
+    let nowhere = out("nowhere.wav");
+    assert_one_line_error(
+        &affetto(&["render", i, &nowhere, "--emotion", "bored"]),
+        2,
+        "--emotion takes one of happy, sad, angry, fearful, tender, surprised, arousal/valence",
+    );
+    assert_one_line_error(
+        &affetto(&["render", i, &nowhere, "--intensity", "2"]),
+        2,
+        "out of range",
+    );
+    assert_one_line_error(
+        &affetto(&["render", i, &nowhere, "--learn-reference", "on"]),
+        2,
+        "unknown",
+    );
+    assert_one_line_error(
+        &affetto(&["render", i, &nowhere, "--reference", &out("missing.wav")]),
+        1,
+        "missing.wav",
+    );
+    assert_one_line_error(
+        &affetto(&["render", i, &nowhere, "--reference", q]),
+        1,
+        "no voice found to take a style from",
+    );
+    assert!(
+        !Path::new(&nowhere).exists(),
+        "a failed render writes nothing"
+    );
+}

@@ -2,12 +2,12 @@
 //! shift, from one run.
 //!
 //! - Affetto's whole engine, Live and Studio, mono and stereo, in host blocks of 32/64/256/1024 at
-//!   48 kHz on 60 s of generated singing, shifting it +3 st (so resynthesis is engaged) and, for
-//!   reference, idle at neutral settings: CPU time per second of audio, per-block median and
+//!   48 kHz on 60 s of generated singing, shifting it +3 st (so resynthesis is engaged), with the
+//!   whole sad preset at 100 % and, for reference, idle at neutral settings: CPU time per second of audio, per-block median and
 //!   99.9th percentile, and the allocations counted on the process path (must be 0).
 //! - The same +3 st shift by `rubberband --fine -F` (R3), `rubberband -F` (R2) and `sox pitch` on the
-//!   same file, each run right after an Affetto run of it, so the ratios are pairwise; and on the
-//!   real speech resynth-eval uses, where available.
+//!   same file, each run right after Affetto runs of it (the shift, and the sad preset), so the
+//!   ratios are pairwise; and on the real speech resynth-eval uses, where available.
 //! - Peak RSS of this process (Affetto's side).
 //!
 //! Kernel micro-benchmarks are criterion's: `cargo bench -p affetto-dsp --bench kernels`.
@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
+use affetto_dsp::emotion::{EmotionControls, EmotionPreset, EmotionSource};
 use affetto_dsp::pitch::AnalysisMode;
 use affetto_dsp::synth;
 use affetto_dsp::{Controls, Engine};
@@ -136,6 +137,14 @@ pub fn run() -> Result<()> {
         pitch_shift_st: SHIFT_ST,
         ..Controls::default()
     };
+    let sad = Controls {
+        emotion: EmotionControls {
+            source: EmotionSource::Preset(EmotionPreset::Sad),
+            intensity: 1.0,
+            ..EmotionControls::default()
+        },
+        ..Controls::default()
+    };
 
     let mut report = String::new();
     writeln!(
@@ -150,10 +159,14 @@ pub fn run() -> Result<()> {
     )?;
     writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
     for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
-        for (settings, controls) in [("+3 st", &shifted), ("neutral", &Controls::default())] {
+        for (settings, controls) in [
+            ("+3 st", &shifted),
+            ("sad 100 %", &sad),
+            ("neutral", &Controls::default()),
+        ] {
             for channels in [1, 2] {
                 for block in BLOCKS {
-                    if settings == "neutral" && (channels == 2 || block != 64) {
+                    if settings != "+3 st" && (channels == 2 || block != 64) {
                         continue;
                     }
                     let run = run_engine(&vocal.samples, mode, channels, block, controls);
@@ -187,9 +200,9 @@ pub fn run() -> Result<()> {
     )?;
     writeln!(
         report,
-        "| input | peer | peer CPU ms/s | Affetto CPU ms/s | Affetto / peer |"
+        "| input | peer | peer CPU ms/s | Affetto +3 st CPU ms/s | Affetto / peer | Affetto sad 100 % CPU ms/s | sad / peer |"
     )?;
-    writeln!(report, "|---|---|---|---|---|")?;
+    writeln!(report, "|---|---|---|---|---|---|---|")?;
     let mut inputs = vec![("generated singing", vocal.samples.clone())];
     if let Some(speech) = real_speech(true) {
         inputs.push(("real speech (alsa-utils)", speech.samples));
@@ -203,16 +216,19 @@ pub fn run() -> Result<()> {
         let seconds = samples.len() as f64 / SAMPLE_RATE_HZ as f64;
         for peer in [Method::RubberBandR3, Method::RubberBandR2, Method::SoxPitch] {
             let affetto = run_engine(samples, AnalysisMode::Studio, 1, 64, &shifted);
+            let affetto_sad = run_engine(samples, AnalysisMode::Studio, 1, 64, &sad);
             let out = out_dir.join("peer-out.wav");
             let line = match run_peer(peer, &wav, &out, SHIFT_ST) {
                 Ok(peer_seconds) => format!(
-                    "| {name} | {} | {:.1} | {:.1} | {:.3} |",
+                    "| {name} | {} | {:.1} | {:.1} | {:.3} | {:.1} | {:.3} |",
                     peer.name(),
                     1000.0 * peer_seconds / seconds,
                     1000.0 * affetto.seconds / seconds,
-                    affetto.seconds / peer_seconds
+                    affetto.seconds / peer_seconds,
+                    1000.0 * affetto_sad.seconds / seconds,
+                    affetto_sad.seconds / peer_seconds
                 ),
-                Err(error) => format!("| {name} | {} | failed: {error:#} | | |", peer.name()),
+                Err(error) => format!("| {name} | {} | failed: {error:#} | | | | |", peer.name()),
             };
             println!("{line}");
             writeln!(report, "{line}")?;
@@ -220,8 +236,7 @@ pub fn run() -> Result<()> {
     }
     writeln!(
         report,
-        "\nNot yet measurable: the sad-preset transform (the emotion transform does not exist yet) \
-         and the neural worker."
+        "\nNot yet measurable: the neural worker (it does not exist yet)."
     )?;
     let report_path = out_dir.join("report.md");
     std::fs::write(&report_path, &report)?;

@@ -35,17 +35,19 @@ const STUDIO_TIMING_REACH_SAMPLES: usize = 60 * SAMPLE_RATE_HZ as usize / 1000;
 pub const INTENSITIES: [f32; 4] = [0.25, 0.5, 1.0, 1.5];
 
 /// Renders `input` through a new engine in `mode`, with the controls `controls_at(sample)` for
-/// each block and `reference` loaded; returns the output aligned to the input.
-pub fn render(
+/// each block and `reference` loaded (with `fixed_input` as the input's style, else the running
+/// one); returns the output aligned to the input.
+pub fn render_styled(
     input: &[f32],
     mode: AnalysisMode,
-    reference: Option<StyleProfile>,
+    (reference, fixed_input): (Option<StyleProfile>, Option<StyleProfile>),
     mut controls_at: impl FnMut(usize) -> Controls,
 ) -> Vec<f32> {
     let mut engine = Engine::new(1);
     engine.prepare(SAMPLE_RATE_HZ as f32, BLOCK, mode);
     engine.reset(&controls_at(0));
     engine.set_reference_style(reference);
+    engine.set_input_style(fixed_input);
     let latency = engine.latency_samples() as usize;
     let mut samples = input.to_vec();
     samples.resize(input.len() + latency, 0.0);
@@ -57,6 +59,15 @@ pub fn render(
     }
     samples.drain(..latency);
     samples
+}
+
+/// [`render_styled`] without a reference.
+pub fn render(
+    input: &[f32],
+    mode: AnalysisMode,
+    controls_at: impl FnMut(usize) -> Controls,
+) -> Vec<f32> {
+    render_styled(input, mode, (None, None), controls_at)
 }
 
 /// Controls asking for `preset` at `intensity`, nothing else.
@@ -459,7 +470,7 @@ pub fn run() -> Result<()> {
             writeln!(report, " 0 |")?;
             let mut values = vec![Vec::new(); columns.len()];
             for intensity in INTENSITIES {
-                let output = render(&voice, AnalysisMode::Studio, None, |_| {
+                let output = render(&voice, AnalysisMode::Studio, |_| {
                     preset_controls(preset, intensity)
                 });
                 let measured = measure(&output)?;
@@ -542,7 +553,7 @@ pub fn run() -> Result<()> {
     }
     writeln!(report, "\n|{}", " --- |".repeat(STATISTICS.len() + 1))?;
     for (name, trims, shift_st) in single_controls() {
-        let output = render(singing, AnalysisMode::Studio, None, |_| Controls {
+        let output = render(singing, AnalysisMode::Studio, |_| Controls {
             pitch_shift_st: shift_st,
             emotion: EmotionControls {
                 intensity: 0.0,
@@ -563,40 +574,54 @@ pub fn run() -> Result<()> {
     let (reference_voice, input_voice) = transfer_voices(VOICE_S);
     let reference = profile(&reference_voice)?;
     let input = profile(&input_voice)?;
-    let transferred = render(&input_voice, AnalysisMode::Studio, Some(reference), |_| {
-        Controls {
-            emotion: EmotionControls {
-                style_amount: 1.0,
-                ..EmotionControls::default()
-            },
-            ..Controls::default()
-        }
-    });
-    let output = profile(&transferred)?;
-    let before = input.distance(&reference);
-    let after = output.distance(&reference);
-    writeln!(
-        report,
-        "\n## Reference style transfer (Studio, style amount 100 %)\n"
-    )?;
-    writeln!(
-        report,
-        "| statistic | reference | input | output |\n| --- | --- | --- | --- |"
-    )?;
-    for ((name, r), ((_, i), (_, o))) in reference
-        .fields()
-        .iter()
-        .zip(input.fields().iter().zip(output.fields().iter()))
-    {
-        writeln!(report, "| {name} | {r:.2} | {i:.2} | {o:.2} |")?;
+    let mut outputs = Vec::new();
+    for fixed_input in [None, Some(input)] {
+        let transferred = render_styled(
+            &input_voice,
+            AnalysisMode::Studio,
+            (Some(reference), fixed_input),
+            |_| Controls::default(),
+        );
+        outputs.push(profile(&transferred)?);
     }
     writeln!(
         report,
-        "\ndistance to the reference: input {before:.2}, output {after:.2} ({:.0} % of the input's; target ≤ 30 %)",
-        100.0 * after / before
+        "\n## Reference style transfer (Studio, style amount 100 %)\n\n\
+         | statistic | reference | input | output (running input profile, plugin) | output (whole-file input profile, CLI) |\n\
+         | --- | --- | --- | --- | --- |"
     )?;
-    if after > 0.3 * before {
-        failures.push(format!("transfer: {after:.2} > 30 % of {before:.2}"));
+    for (((name, r), (_, i)), ((_, running), (_, fixed))) in reference
+        .fields()
+        .iter()
+        .zip(input.fields().iter())
+        .zip(outputs[0].fields().iter().zip(outputs[1].fields().iter()))
+    {
+        writeln!(
+            report,
+            "| {name} | {r:.2} | {i:.2} | {running:.2} | {fixed:.2} |"
+        )?;
+    }
+    let before = input.distance(&reference);
+    let mut transfer_percent = Vec::new();
+    for (name, output) in [
+        "running input profile (plugin)",
+        "whole-file input profile (CLI)",
+    ]
+    .iter()
+    .zip(&outputs)
+    {
+        let after = output.distance(&reference);
+        transfer_percent.push(100.0 * after / before);
+        writeln!(
+            report,
+            "\ndistance to the reference, {name}: input {before:.2}, output {after:.2} ({:.0} % of the input's; target ≤ 30 %)",
+            100.0 * after / before
+        )?;
+        if after > 0.3 * before {
+            failures.push(format!(
+                "transfer, {name}: {after:.2} > 30 % of {before:.2}"
+            ));
+        }
     }
 
     // Automation: an intensity sweep 0 → 150 % over 2 s and back, and preset switches every
@@ -625,11 +650,11 @@ pub fn run() -> Result<()> {
             for (name, output) in [
                 (
                     "intensity 0→150 % over 2 s (happy)",
-                    render(&voice, mode, None, sweep),
+                    render(&voice, mode, sweep),
                 ),
                 (
                     "preset every 250 ms at 100 %",
-                    render(&voice, mode, None, switches),
+                    render(&voice, mode, switches),
                 ),
             ] {
                 let reach = match mode {
@@ -651,8 +676,9 @@ pub fn run() -> Result<()> {
 
     let summary = format!(
         "signs {sign_passes}/{sign_checks}, magnitudes at 100 % {magnitude_passes}/{magnitude_checks}, \
-         monotonic {monotonic_passes}/{monotonic_checks}, transfer {:.0} % of the input's distance",
-        100.0 * after / before
+         monotonic {monotonic_passes}/{monotonic_checks}, transfer {:.0} % (plugin) and {:.0} % (CLI) \
+         of the input's distance",
+        transfer_percent[0], transfer_percent[1]
     );
     let text = format!(
         "# Emotion evaluation\n\n{summary}\n{report}\n## Misses\n\n{}\n",

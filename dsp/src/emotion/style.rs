@@ -53,6 +53,11 @@ pub struct StyleProfile {
     pub tilt_db: f32,
 }
 
+/// The profile reads tilt off each frame's all-pole envelope, which follows a brightness change
+/// only part of the way (a −12 dB difference applied moved it by −7.4 dB in
+/// `cargo xtask emotion-eval`'s transfer); the direction asks for this much more.
+const PROFILE_TILT_TO_BRIGHTNESS: f32 = 1.5;
+
 /// Numbers in a profile (see [`StyleProfile::fields`]).
 pub const FIELD_COUNT: usize = 12;
 /// Their names, which saved projects use: never rename one.
@@ -126,7 +131,7 @@ impl StyleProfile {
             },
             articulation_ratio: ratio(reference.voiced_share, self.voiced_share),
             dynamics_ratio: ratio(reference.loudness_spread_db, self.loudness_spread_db),
-            tilt_db: reference.tilt_db - self.tilt_db,
+            tilt_db: PROFILE_TILT_TO_BRIGHTNESS * (reference.tilt_db - self.tilt_db),
             ..EmotionDirection::NEUTRAL
         }
         .sanitized()
@@ -274,6 +279,7 @@ pub struct StyleAnalyzer {
     run_tail_cents: [f32; RUN_END_FRAMES],
     run_frames: usize,
     silent_frames: usize,
+    voiced_frames: u64,
 }
 
 impl StyleAnalyzer {
@@ -299,6 +305,7 @@ impl StyleAnalyzer {
             run_tail_cents: [0.0; RUN_END_FRAMES],
             run_frames: 0,
             silent_frames: 0,
+            voiced_frames: 0,
         }
     }
 
@@ -323,6 +330,7 @@ impl StyleAnalyzer {
         self.previous_intonation_cents = None;
         self.run_frames = 0;
         self.silent_frames = 0;
+        self.voiced_frames = 0;
     }
 
     pub fn push(&mut self, frame: &ContourFrame) {
@@ -348,6 +356,7 @@ impl StyleAnalyzer {
             self.pause.push(self.silent_frames as f32 * HOP_S as f32);
             self.silent_frames = 0;
         }
+        self.voiced_frames += 1;
         self.pitch.push_cents(frame.pitch_cents);
         if let Some(previous) = self.previous_intonation_cents {
             self.slope
@@ -384,6 +393,11 @@ impl StyleAnalyzer {
             self.ending_slope
                 .push((newest - oldest) / 100.0 / ((tail - 1) as f32 * HOP_S as f32));
         }
+    }
+
+    /// Voiced time heard since the last reset, seconds (not faded).
+    pub fn voiced_s(&self) -> f32 {
+        self.voiced_frames as f32 * HOP_S as f32
     }
 
     /// The profile so far; `None` until there has been voice (a voiced run, F0 and loudness).

@@ -71,9 +71,11 @@ impl RenderReport {
 /// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
 pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Result<RenderReport> {
     let started = Instant::now();
-    let reference_style = match &job.reference {
-        Some(path) => Some(reference_style(path)?),
-        None => None,
+    // With a reference, the input's own style is taken from the whole file, as a render can:
+    // the direction towards the reference is then the same from the first note.
+    let (reference_style, input_style) = match &job.reference {
+        Some(path) => (Some(reference_style(path)?), style_of_file(&job.input)?),
+        None => (None, None),
     };
     let input = WavInput::open(&job.input)?;
     let input_frames = input.frames;
@@ -89,7 +91,15 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         spec.bits_per_sample = bits;
     }
     let output = WavOutput::create(&job.output, spec)?;
-    let result = stream(job, input, output, spec, controls, mode, reference_style);
+    let result = stream(
+        job,
+        input,
+        output,
+        spec,
+        controls,
+        mode,
+        (reference_style, input_style),
+    );
     if result.is_err() {
         // A half-written file would look like a finished render in a file browser.
         let _ = std::fs::remove_file(&job.output);
@@ -106,6 +116,17 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
 
 /// The prosodic style of the voice in the WAV file at `path`.
 fn reference_style(path: &std::path::Path) -> Result<StyleProfile> {
+    match style_of_file(path)? {
+        Some(style) => Ok(style),
+        None => bail!(
+            "{}: no voice found to take a style from (it needs voiced, pitched sound)",
+            path.display()
+        ),
+    }
+}
+
+/// The style of the whole WAV file at `path` (`None` if it holds no voice).
+fn style_of_file(path: &std::path::Path) -> Result<Option<StyleProfile>> {
     let mut input = WavInput::open(path)?;
     let channels = input.spec.channels as usize;
     let mut mono = Vec::with_capacity(input.frames as usize);
@@ -121,13 +142,10 @@ fn reference_style(path: &std::path::Path) -> Result<StyleProfile> {
         .into_iter()
         .map(|x| if x.is_finite() { x } else { 0.0 })
         .collect();
-    match StyleProfile::of_recording(&finite, input.spec.sample_rate as f32) {
-        Some(style) => Ok(style),
-        None => bail!(
-            "{}: no voice found to take a style from (it needs voiced, pitched sound)",
-            path.display()
-        ),
-    }
+    Ok(StyleProfile::of_recording(
+        &finite,
+        input.spec.sample_rate as f32,
+    ))
 }
 
 /// Streams the whole input through a new engine into `output`; returns the compensated latency.
@@ -138,13 +156,14 @@ fn stream(
     spec: WavSpec,
     controls: &Controls,
     mode: AnalysisMode,
-    reference_style: Option<StyleProfile>,
+    (reference_style, input_style): (Option<StyleProfile>, Option<StyleProfile>),
 ) -> Result<u32> {
     let channels = spec.channels as usize;
     let mut engine = Engine::new(channels);
     engine.prepare(spec.sample_rate as f32, job.block_frames, mode);
     engine.reset(controls);
     engine.set_reference_style(reference_style);
+    engine.set_input_style(input_style);
     let latency = engine.latency_samples() as u64;
 
     let progress = progress_bar(job, input.frames, spec.sample_rate);
