@@ -328,9 +328,6 @@ impl Engine {
     /// Loads (or with `None` clears) the reference style the input is moved towards, scaled by
     /// `EmotionControls::style_amount`. Real-time safe: the profile is a handful of numbers.
     pub fn set_reference_style(&mut self, profile: Option<StyleProfile>) {
-        if profile.is_some() && self.reference_style.is_none() {
-            self.input_style.reset();
-        }
         self.reference_style = profile;
         self.style_direction = None;
     }
@@ -413,7 +410,7 @@ impl Engine {
         }
     }
 
-    /// The input's running style profile (only kept while a reference is loaded).
+    /// The input's running style profile.
     pub fn input_style(&self) -> Option<StyleProfile> {
         self.input_style.profile()
     }
@@ -479,7 +476,6 @@ impl Engine {
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
         let chunk_start = self.samples_processed as f64;
-        let learn_input = self.reference_style.is_some();
         let (decomposer, latest, resynth, emotion, direction, input_style) = (
             &mut self.decomposer,
             &mut self.latest_frame,
@@ -492,9 +488,8 @@ impl Engine {
             resynth.push_frame(frame);
             if let Some(decomposed) = decomposer.push(frame) {
                 *latest = Some(decomposed);
-                if learn_input {
-                    input_style.push(&decomposed);
-                }
+                // Always kept, so a reference loaded or learned later applies at once.
+                input_style.push(&decomposed);
                 // The output sample this frame describes, in this chunk.
                 let output_sample = decomposed.pitch.index as f64 * hop_samples + latency;
                 let in_chunk = (output_sample - chunk_start).max(0.0) as usize;

@@ -23,6 +23,7 @@ const RUN_END_FRAMES: usize = 30;
 /// lower one, so the pre-emphasis of the analysis cancels between two voices.
 const TILT_LOW_HZ: [f32; 3] = [300.0, 500.0, 800.0];
 const TILT_HIGH_HZ: [f32; 3] = [2_000.0, 3_000.0, 4_000.0];
+const TILT_EVERY_FRAMES: u64 = 4;
 
 /// The prosodic style of a voice. Saved in the plugin state; every field plain `f32` so it
 /// serialises as-is.
@@ -372,9 +373,14 @@ impl StyleAnalyzer {
             self.vibrato_rate.push(frame.vibrato.rate_hz);
             self.vibrato_extent.push(frame.vibrato.extent_cents);
         }
-        let envelope = &frame.pitch.envelope;
-        let band = |hz: &[f32; 3]| hz.iter().map(|&f| envelope.magnitude_db(f)).sum::<f32>() / 3.0;
-        self.tilt.push(band(&TILT_HIGH_HZ) - band(&TILT_LOW_HZ));
+        // The envelope's tilt changes slowly; reading it on every fourth voiced frame is as good
+        // and saves three quarters of the trigonometry on the audio thread.
+        if self.voiced_frames.is_multiple_of(TILT_EVERY_FRAMES) {
+            let envelope = &frame.pitch.envelope;
+            let band =
+                |hz: &[f32; 3]| hz.iter().map(|&f| envelope.magnitude_db(f)).sum::<f32>() / 3.0;
+            self.tilt.push(band(&TILT_HIGH_HZ) - band(&TILT_LOW_HZ));
+        }
     }
 
     /// Closes the voiced run in progress, if any.

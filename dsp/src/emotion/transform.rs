@@ -33,8 +33,14 @@ const DYNAMICS_EFFECT_SCALE: f32 = 1.35;
 const UPWARD_SHIFT_BRIGHTENING_DB_PER_ST: f32 = 0.5;
 /// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
 const DYNAMICS_GLIDE_S: f32 = 0.015;
-/// The dynamics gain's limits: cutting deeper sounds gated, boosting more risks clipping.
-const DYNAMICS_GAIN_RANGE_DB: (f32, f32) = (-12.0, 6.0);
+/// The dynamics gain's limits: cutting deeper than −12 dB sounds gated. Boosts stop at +3 dB:
+/// up to +6 dB pushed sustained loud notes 5 dB over the input (angry demo), towards clipping in
+/// a mix; expansion works mostly by cutting the quiet parts.
+const DYNAMICS_GAIN_RANGE_DB: (f32, f32) = (-12.0, 3.0);
+/// Brightness and breath follow the voicing with this time constant: they are qualities of
+/// phonation, and brightening breaths and fricatives too (+9 dB above 1 kHz for angry) turned
+/// them into hiss the tracker even heard as pitch.
+const VOICE_QUALITY_FOLLOW_S: f32 = 0.02;
 /// A new direction (preset switch, A/V move) is reached along a straight line over this time:
 /// fast enough to follow automation, slow enough that a preset switch glides instead of
 /// stepping, and linear so that it arrives exactly (neutral is bit-exact again).
@@ -98,6 +104,8 @@ pub struct EmotionTransform {
     loudness_mean_db: Option<f32>,
     /// The dynamics gain in force, gliding towards each frame's.
     dynamics_gain_db: f32,
+    /// 1 in voice, 0 out of it, following at [`VOICE_QUALITY_FOLLOW_S`].
+    voicing: f32,
     last_pitch_shift_st: f32,
     /// Two low-passes of the noise behind added jitter (their difference is the band), and the
     /// generator's state.
@@ -118,6 +126,7 @@ impl EmotionTransform {
             range_centre_cents: None,
             loudness_mean_db: None,
             dynamics_gain_db: 0.0,
+            voicing: 0.0,
             last_pitch_shift_st: 0.0,
             jitter_state: [0.0; 2],
             noise_state: 0x9E37_79B9,
@@ -135,6 +144,7 @@ impl EmotionTransform {
         self.range_centre_cents = None;
         self.loudness_mean_db = None;
         self.dynamics_gain_db = 0.0;
+        self.voicing = 0.0;
         self.last_pitch_shift_st = self.direction.f0_level_st;
         self.jitter_state = [0.0; 2];
     }
@@ -211,13 +221,21 @@ impl EmotionTransform {
         };
         self.last_pitch_shift_st = pitch_shift_st;
 
+        let follow = 1.0 - (-(HOP_S as f32) / VOICE_QUALITY_FOLLOW_S).exp();
+        self.voicing += follow * (if voiced { 1.0 } else { 0.0 } - self.voicing);
+        // Settle exactly, so a neutral or fully voiced stretch is exact.
+        if (self.voicing - voiced as u8 as f32).abs() < 1e-4 {
+            self.voicing = voiced as u8 as f32;
+        }
+        let voicing = self.voicing;
         FrameTargets {
             pitch_shift_st,
             vibrato_forecast,
             gain_db: self.dynamics_gain_db(frame.pitch.energy_db, d.dynamics_ratio),
             vowel_stretch: d.articulation_ratio,
-            tilt_db: d.tilt_db - UPWARD_SHIFT_BRIGHTENING_DB_PER_ST * d.f0_level_st.max(0.0),
-            breath_amount: if voiced { d.breath_amount } else { 0.0 },
+            tilt_db: voicing
+                * (d.tilt_db - UPWARD_SHIFT_BRIGHTENING_DB_PER_ST * d.f0_level_st.max(0.0)),
+            breath_amount: voicing * d.breath_amount,
         }
     }
 
