@@ -5,8 +5,8 @@
 //! Every statistic is measured the same way on input and output, by `StyleProfile::of_recording`
 //! (the project's own tracker and decomposition with look-ahead): F0 median (semitones), F0
 //! interquartile range, vibrato extent and rate where there is vibrato, the share of voiced
-//! frames and the standard deviation of the frame loudness; and, on the spectrum, the long-term
-//! balance of 1–5 kHz over 50 Hz–1 kHz (the alpha ratio). A row passes when the measured change has the contract's sign (a change the
+//! frames and the standard deviation of the frame loudness; and, on the spectrum of the voiced
+//! frames, the long-term balance of 1–5 kHz over 50 Hz–1 kHz (the alpha ratio). A row passes when the measured change has the contract's sign (a change the
 //! intensity makes smaller than twice a statistic's noise may also read as none), and at
 //! intensity 1 lies within ±20 % of the preset's own target; a column passes when it grows
 //! monotonically with the intensity.
@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use affetto_dsp::emotion::{
     EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
 };
-use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use affetto_dsp::synth::clicks::click_blocks_retimed;
 use affetto_dsp::synth::{self, SingingStyle};
 use affetto_dsp::{Controls, Engine};
@@ -150,7 +150,10 @@ pub const STATISTICS: [Statistic; 7] = [
     },
     Statistic {
         name: "alpha ΔdB",
-        change: |i, o| o.alpha_ratio_db - i.alpha_ratio_db,
+        change: |i, o| {
+            let (before, after) = shared_voiced_alpha_db(i, o);
+            after - before
+        },
         target: |d| d.tilt_db,
         is_ratio: false,
         tolerance: 0.5,
@@ -366,11 +369,14 @@ fn single_controls() -> Vec<(&'static str, EmotionDirection, f32)> {
 /// What is measured on a voice.
 pub struct Measured {
     pub profile: StyleProfile,
-    /// Long-term spectrum balance, 1–5 kHz over 50 Hz–1 kHz, dB (the "alpha ratio" of vocal
-    /// effort studies), over frames within 40 dB of the loudest. Measured on the spectrum
-    /// itself rather than the profile's per-frame LPC envelope, which moves with F0 (+3 st read
-    /// as +1.8 dB there).
-    pub alpha_ratio_db: f32,
+    /// Per 2048-sample frame (hop 1024): power in 50 Hz–1 kHz and in 1–5 kHz, and whether the
+    /// tracker found the frame mostly voiced. The alpha ratio (1–5 kHz over 50 Hz–1 kHz, the
+    /// vocal-effort measure) is averaged per frame over the frames voiced in *both* input and
+    /// output: it is a quality of phonation, and frames voiced in only one of them (a consonant
+    /// the timing moved, a voicing decision that flipped) swung a voiced-only long-term figure
+    /// by up to 17 dB. On the spectrum itself rather than the profile's LPC envelope, which moves
+    /// with F0.
+    pub bands: Vec<(f64, f64, bool)>,
 }
 
 fn write_wav(path: &std::path::Path, samples: &[f32]) -> Result<()> {
@@ -398,43 +404,72 @@ fn profile(samples: &[f32]) -> Result<StyleProfile> {
 pub fn measure(samples: &[f32]) -> Result<Measured> {
     Ok(Measured {
         profile: profile(samples)?,
-        alpha_ratio_db: alpha_ratio_db(samples),
+        bands: spectral_bands(samples),
     })
 }
 
-fn alpha_ratio_db(samples: &[f32]) -> f32 {
+/// The mean per-frame alpha ratio, dB, of `input` and of `output` over the frames voiced in
+/// both. Per frame and in dB, so a loudness change of whole frames (the dynamics) does not read
+/// as a change of tilt, as it did in a long-term spectrum (×1.5 dynamics moved that by −1.5 dB).
+fn shared_voiced_alpha_db(input: &Measured, output: &Measured) -> (f32, f32) {
+    let alpha =
+        |(low, high, _): &(f64, f64, bool)| 10.0 * (high.max(1e-20) / low.max(1e-20)).log10();
+    let (mut sums, mut count) = ([0.0f64; 2], 0usize);
+    for (a, b) in input.bands.iter().zip(&output.bands) {
+        if a.2 && b.2 {
+            sums[0] += alpha(a);
+            sums[1] += alpha(b);
+            count += 1;
+        }
+    }
+    let count = count.max(1) as f64;
+    ((sums[0] / count) as f32, (sums[1] / count) as f32)
+}
+
+fn spectral_bands(samples: &[f32]) -> Vec<(f64, f64, bool)> {
     const FRAME: usize = 2048;
+    // Voicing per 5 ms frame, by the project's tracker on this very signal (look-ahead mode).
+    let mut tracker = PitchTracker::new(SAMPLE_RATE_HZ as f32, AnalysisMode::Studio);
+    let mut voiced = Vec::new();
+    let tail = vec![0.0f32; SAMPLE_RATE_HZ as usize / 2];
+    for part in [samples, &tail[..]] {
+        tracker.process(part, |f| voiced.push(f.voiced()));
+    }
+    let hop_samples = HOP_S * SAMPLE_RATE_HZ as f64;
+    let mostly_voiced = |start: usize| {
+        let first = (start as f64 / hop_samples).ceil() as usize;
+        let last = ((start + FRAME) as f64 / hop_samples) as usize;
+        let frames = &voiced[first.min(voiced.len())..last.min(voiced.len())];
+        !frames.is_empty() && 4 * frames.iter().filter(|v| **v).count() >= 3 * frames.len()
+    };
     let fft = RealFftPlanner::<f32>::new().plan_fft_forward(FRAME);
     let window: Vec<f32> = (0..FRAME)
         .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / FRAME as f32).cos())
         .collect();
-    let frames: Vec<&[f32]> = samples.chunks_exact(FRAME / 2).collect();
-    let energy = |f: &[f32]| f.iter().map(|x| x * x).sum::<f32>();
-    let loudest = frames.iter().map(|f| energy(f)).fold(0.0f32, f32::max);
-    let (mut low, mut high) = (0.0f64, 0.0f64);
     let mut input = vec![0.0f32; FRAME];
     let mut spectrum = fft.make_output_vec();
     let bin_hz = SAMPLE_RATE_HZ as f32 / FRAME as f32;
-    for start in (0..samples.len().saturating_sub(FRAME)).step_by(FRAME / 2) {
-        let frame = &samples[start..start + FRAME];
-        if energy(frame) < 2.0 * loudest * 1e-4 {
-            continue;
-        }
-        for ((x, s), w) in input.iter_mut().zip(frame).zip(&window) {
-            *x = s * w;
-        }
-        fft.process(&mut input, &mut spectrum).expect("sizes match");
-        for (k, c) in spectrum.iter().enumerate() {
-            let hz = k as f32 * bin_hz;
-            let power = c.norm_sqr() as f64;
-            if (50.0..1_000.0).contains(&hz) {
-                low += power;
-            } else if (1_000.0..5_000.0).contains(&hz) {
-                high += power;
+    (0..samples.len().saturating_sub(FRAME))
+        .step_by(FRAME / 2)
+        .map(|start| {
+            let frame = &samples[start..start + FRAME];
+            for ((x, s), w) in input.iter_mut().zip(frame).zip(&window) {
+                *x = s * w;
             }
-        }
-    }
-    (10.0 * (high.max(1e-20) / low.max(1e-20)).log10()) as f32
+            fft.process(&mut input, &mut spectrum).expect("sizes match");
+            let (mut low, mut high) = (0.0f64, 0.0f64);
+            for (k, c) in spectrum.iter().enumerate() {
+                let hz = k as f32 * bin_hz;
+                let power = c.norm_sqr() as f64;
+                if (50.0..1_000.0).contains(&hz) {
+                    low += power;
+                } else if (1_000.0..5_000.0).contains(&hz) {
+                    high += power;
+                }
+            }
+            (low, high, mostly_voiced(start))
+        })
+        .collect()
 }
 
 pub fn run() -> Result<()> {
