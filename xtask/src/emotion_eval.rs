@@ -25,6 +25,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg32;
 use realfft::RealFftPlanner;
 
+use crate::pitch_eval::write_wav;
 use crate::report_dir;
 
 const SAMPLE_RATE_HZ: u32 = 48_000;
@@ -377,21 +378,6 @@ pub struct Measured {
     /// by up to 17 dB. On the spectrum itself rather than the profile's LPC envelope, which moves
     /// with F0.
     pub bands: Vec<(f64, f64, bool)>,
-}
-
-fn write_wav(path: &std::path::Path, samples: &[f32]) -> Result<()> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: SAMPLE_RATE_HZ,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec)?;
-    for &x in samples {
-        writer.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16)?;
-    }
-    writer.finalize()?;
-    Ok(())
 }
 
 fn profile(samples: &[f32]) -> Result<StyleProfile> {

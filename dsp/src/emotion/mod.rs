@@ -10,6 +10,7 @@ mod stage;
 mod style;
 mod transform;
 mod voice_colour;
+mod white_noise;
 
 pub use direction::EmotionDirection;
 pub use pitch_histogram::PitchHistogram;

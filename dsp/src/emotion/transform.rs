@@ -4,6 +4,7 @@
 
 use super::direction::EmotionDirection;
 use super::pitch_histogram::PitchHistogram;
+use super::white_noise::WhiteNoise;
 use crate::pitch::{AnalysisMode, HOP_S};
 use crate::vibrato::{ContourEditor, ContourFrame, VibratoEdit, VibratoForecast};
 
@@ -109,9 +110,9 @@ pub struct EmotionTransform {
     voicing: f32,
     last_pitch_shift_st: f32,
     /// Two low-passes of the noise behind added jitter (their difference is the band), and the
-    /// generator's state.
+    /// noise.
     jitter_state: [f32; 2],
-    noise_state: u32,
+    noise: WhiteNoise,
 }
 
 impl EmotionTransform {
@@ -130,7 +131,7 @@ impl EmotionTransform {
             voicing: 0.0,
             last_pitch_shift_st: 0.0,
             jitter_state: [0.0; 2],
-            noise_state: 0x9E37_79B9,
+            noise: WhiteNoise::new(0x9E37_79B9),
         }
     }
 
@@ -291,13 +292,7 @@ impl EmotionTransform {
 
     /// The next value of the band-passed noise behind added jitter, cents at unit amount.
     fn next_jitter_cents(&mut self) -> f32 {
-        // xorshift32: deterministic, allocation-free, plenty for a pitch wobble.
-        let mut x = self.noise_state;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.noise_state = x;
-        let white = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        let white = self.noise.next();
         let hop_s = HOP_S as f32;
         let coefficient = |hz: f32| (-std::f32::consts::TAU * hz * hop_s).exp();
         let (low, high) = ADDED_JITTER_BAND_HZ;

@@ -1,6 +1,7 @@
 //! The emotion transform's changes of timbre on the rendered voice: spectral tilt (brighter for
 //! high arousal, darker for low) and breathiness (aspiration noise that follows the voice).
 
+use super::white_noise::WhiteNoise;
 use crate::engine::MAX_CHANNELS;
 
 /// Where the tilt pivots: the usual split of "alpha ratio" measures of vocal effort (energy
@@ -28,8 +29,8 @@ const BREATH_FOLLOW_S: f32 = 0.010;
 pub struct VoiceColour {
     lowpass_coefficient: f32,
     lowpass_state: [f32; MAX_CHANNELS],
-    /// Breath noise generator state and its band-pass filters' states.
-    noise_state: u32,
+    /// Breath noise and its band-pass filters' states.
+    noise: WhiteNoise,
     noise_highpass_coefficient: f32,
     noise_lowpass_coefficient: f32,
     noise_highpass_lowpassed: f32,
@@ -44,7 +45,7 @@ impl VoiceColour {
         Self {
             lowpass_coefficient: one_pole(TILT_PIVOT_HZ),
             lowpass_state: [0.0; MAX_CHANNELS],
-            noise_state: 0x2545_F491,
+            noise: WhiteNoise::new(0x2545_F491),
             noise_highpass_coefficient: one_pole(BREATH_BAND_HZ.0),
             noise_lowpass_coefficient: one_pole(BREATH_BAND_HZ.1.min(0.45 * sample_rate_hz)),
             noise_highpass_lowpassed: 0.0,
@@ -100,12 +101,7 @@ impl VoiceColour {
 
     /// White noise band-passed to the breath band, ≈ unit RMS.
     fn next_breath_noise(&mut self) -> f32 {
-        let mut x = self.noise_state;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.noise_state = x;
-        let white = (x as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        let white = self.noise.next();
         let h = self.noise_highpass_coefficient;
         self.noise_highpass_lowpassed = h * self.noise_highpass_lowpassed + (1.0 - h) * white;
         let highpassed = white - self.noise_highpass_lowpassed;
