@@ -229,6 +229,8 @@ impl Engine {
         self.latest_frame = None;
         self.emotion = EmotionStage::new(self.sample_rate_hz, self.max_block_samples, mode);
         self.emotion.reset(&self.emotion_direction);
+        self.emotion
+            .set_range_centre(self.fixed_input_style.map(|p| 100.0 * p.f0_median_st));
         self.input_style.reset();
         self.reference_learner = ReferenceLearner::new(self.sample_rate_hz, self.max_block_samples);
         self.samples_processed = 0;
@@ -379,11 +381,13 @@ impl Engine {
     }
 
     /// Fixes the input's style profile (for a file, analysed whole beforehand) instead of the
-    /// running one, so the direction towards a reference is the same from the first note.
-    /// `None` goes back to the running profile.
+    /// running one: the direction towards a reference is the same from the first note, and the
+    /// F0 range turns around the take's own median. `None` goes back to the running profile.
     pub fn set_input_style(&mut self, profile: Option<StyleProfile>) {
         self.fixed_input_style = profile;
         self.style_direction = None;
+        self.emotion
+            .set_range_centre(profile.map(|p| 100.0 * p.f0_median_st));
     }
 
     /// The direction towards the reference style. From the running profile it is taken only once

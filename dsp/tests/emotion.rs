@@ -286,3 +286,36 @@ fn learning_from_the_sidechain_captures_the_reference_and_applies_it() {
         after.f0_median_st - before.f0_median_st
     );
 }
+
+#[test]
+fn an_offline_render_widens_the_range_around_the_takes_own_median() {
+    // Singing, where the running median of a melody can sit semitones off the take's and a
+    // widened range then moves the take's level. Live mode: Studio's vowel timing also changes
+    // how long each note lasts, which moves a median over time by itself.
+    let voice = singing(20.0);
+    let input = profile(&voice);
+    let target = EmotionPreset::Angry.direction();
+    let mut engine = Engine::new(1);
+    engine.prepare(SAMPLE_RATE_HZ as f32, BLOCK, AnalysisMode::Live);
+    engine.reset(&preset(EmotionPreset::Angry, 1.0));
+    engine.set_input_style(Some(input));
+    let latency = engine.latency_samples() as usize;
+    let mut samples = voice.clone();
+    samples.resize(voice.len() + latency, 0.0);
+    for block in samples.chunks_mut(BLOCK) {
+        engine.process(&mut [block], &preset(EmotionPreset::Angry, 1.0));
+    }
+    let output = profile(&samples[latency..]);
+    let level_st = output.f0_median_st - input.f0_median_st;
+    let range = output.f0_iqr_st / input.f0_iqr_st;
+    assert!(
+        (level_st - target.f0_level_st).abs() <= 0.2 * target.f0_level_st,
+        "level {level_st:.2} st for {}",
+        target.f0_level_st
+    );
+    assert!(
+        (range - target.f0_range_ratio).abs() <= 0.2 * (target.f0_range_ratio - 1.0),
+        "range ×{range:.2} for ×{}",
+        target.f0_range_ratio
+    );
+}

@@ -73,6 +73,11 @@ impl EmotionStage {
         self.breath_amount.snap_to(0.0);
     }
 
+    /// See [`EmotionTransform::set_range_centre`].
+    pub fn set_range_centre(&mut self, centre_cents: Option<f32>) {
+        self.transform.set_range_centre(centre_cents);
+    }
+
     /// The direction in force after smoothing and the mode's limits.
     pub fn direction(&self) -> &EmotionDirection {
         self.transform.direction()

@@ -104,6 +104,8 @@ pub struct EmotionTransform {
     median: PitchHistogram,
     /// The median as it was when the current voiced run began.
     range_centre_cents: Option<f32>,
+    /// The whole take's median F0, cents, when it is known beforehand (an offline render).
+    fixed_range_centre_cents: Option<f32>,
     loudness_mean_db: Option<f32>,
     /// The dynamics gain in force, gliding towards each frame's.
     dynamics_gain_db: f32,
@@ -127,6 +129,7 @@ impl EmotionTransform {
             editor: ContourEditor::new(),
             median: PitchHistogram::new(MEDIAN_MEMORY_S / HOP_S as f32),
             range_centre_cents: None,
+            fixed_range_centre_cents: None,
             loudness_mean_db: None,
             dynamics_gain_db: 0.0,
             voicing: 0.0,
@@ -150,6 +153,14 @@ impl EmotionTransform {
         self.voicing = 0.0;
         self.last_pitch_shift_st = self.direction.f0_level_st;
         self.jitter_state = [0.0; 2];
+    }
+
+    /// Turns the range around `centre_cents` (a whole take's median F0, known to an offline
+    /// render) instead of the running median, which on a 30 s melody sat up to 2 st off and
+    /// moved the take's median when the range widened (angry on singing: +2.6 st for +3.5);
+    /// `None` goes back to the running median. Kept across resets.
+    pub fn set_range_centre(&mut self, centre_cents: Option<f32>) {
+        self.fixed_range_centre_cents = centre_cents.filter(|c| c.is_finite());
     }
 
     /// The direction in force (after smoothing and the mode's limits).
@@ -184,8 +195,11 @@ impl EmotionTransform {
             self.median.push_cents(frame.intonation_cents);
         }
         // The centre the range turns around moves only between voiced runs: moving it under a
-        // held note (as the running median learns the melody) made the note slide.
-        if !voiced || self.range_centre_cents.is_none() {
+        // held note (as the running median learns the melody) made the note slide. A whole
+        // take's median, when known, is the centre throughout.
+        if let Some(centre) = self.fixed_range_centre_cents {
+            self.range_centre_cents = Some(centre);
+        } else if !voiced || self.range_centre_cents.is_none() {
             self.range_centre_cents = self.median.median_cents();
         }
         let range_term_cents = match self.range_centre_cents {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use affetto_dsp::emotion::StyleProfile;
+use affetto_dsp::emotion::{EmotionDirection, StyleProfile};
 use affetto_dsp::{AnalysisMode, Controls, Engine};
 use anyhow::{Result, bail};
 use hound::{SampleFormat, WavSpec};
@@ -71,11 +71,18 @@ impl RenderReport {
 /// time-aligned with it: the engine's latency is trimmed from the start and flushed at the end.
 pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Result<RenderReport> {
     let started = Instant::now();
-    // With a reference, the input's own style is taken from the whole file, as a render can:
-    // the direction towards the reference is then the same from the first note.
-    let (reference_style, input_style) = match &job.reference {
-        Some(path) => (Some(reference_style(path)?), style_of_file(&job.input)?),
-        None => (None, None),
+    // A render can analyse the whole input first, as a plugin cannot: the direction towards a
+    // reference is then the same from the first note, and the F0 range turns around the take's
+    // own median. Only worth the extra pass when the voice is to be changed.
+    let reference_style = match &job.reference {
+        Some(path) => Some(reference_style(path)?),
+        None => None,
+    };
+    let emotion_asked = controls.emotion.direction(None) != EmotionDirection::NEUTRAL;
+    let input_style = if reference_style.is_some() || emotion_asked {
+        style_of_file(&job.input)?
+    } else {
+        None
     };
     let input = WavInput::open(&job.input)?;
     let input_frames = input.frames;
