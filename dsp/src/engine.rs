@@ -414,17 +414,6 @@ impl Engine {
         }
     }
 
-    /// The input's running style profile.
-    pub fn input_style(&self) -> Option<StyleProfile> {
-        self.input_style.profile()
-    }
-
-    /// The emotion direction in force: the controls' direction after gliding and the mode's
-    /// limits (Live mode does not re-time).
-    pub fn emotion_direction(&self) -> EmotionDirection {
-        *self.emotion.direction()
-    }
-
     /// Processes one host block in place, `channels[channel][sample]`, gliding towards
     /// `controls` from the block's first sample (call it per sub-block for sample-accurate
     /// automation). Channels beyond the prepared count are silenced; blocks of any length are

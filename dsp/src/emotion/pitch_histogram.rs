@@ -5,8 +5,6 @@
 //! median that follows a singer into a new register within seconds without forgetting the
 //! phrase's shape note by note.
 
-use crate::vibrato::hz_to_cents;
-
 /// Cents covered: 50 Hz … ≈ 1.4 kHz, beyond any voice the tracker reports (60–1000 Hz).
 const LOW_CENTS: f32 = 3_150.0;
 const BIN_CENTS: f32 = 10.0;
@@ -61,12 +59,6 @@ impl PitchHistogram {
             self.bins.iter_mut().for_each(|b| *b *= scale);
             self.total *= scale;
             self.increment = 1.0;
-        }
-    }
-
-    pub fn push_hz(&mut self, f0_hz: f32) {
-        if f0_hz > 0.0 {
-            self.push_cents(hz_to_cents(f0_hz));
         }
     }
 

@@ -78,11 +78,6 @@ impl EmotionStage {
         self.transform.set_range_centre(centre_cents);
     }
 
-    /// The direction in force after smoothing and the mode's limits.
-    pub fn direction(&self) -> &EmotionDirection {
-        self.transform.direction()
-    }
-
     /// Takes the frame that describes the output at `sample` of the current chunk (clamped into
     /// it) under `direction`; returns the frame's targets (the resynthesiser takes the pitch
     /// change and its vibrato forecast).

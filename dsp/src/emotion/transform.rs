@@ -73,24 +73,6 @@ pub struct FrameTargets {
     pub breath_amount: f32,
 }
 
-impl FrameTargets {
-    pub const NEUTRAL: Self = Self {
-        pitch_shift_st: 0.0,
-        vibrato_forecast: VibratoForecast {
-            removed_cents: 0.0,
-            removed_phase_rad: 0.0,
-            removed_rate_hz: 0.0,
-            added_cents: 0.0,
-            added_phase_rad: 0.0,
-            added_rate_hz: 0.0,
-        },
-        gain_db: 0.0,
-        vowel_stretch: 1.0,
-        tilt_db: 0.0,
-        breath_amount: 0.0,
-    };
-}
-
 /// Streams [`ContourFrame`]s and turns each into [`FrameTargets`]. Allocates in `new` only.
 pub struct EmotionTransform {
     mode: AnalysisMode,
