@@ -260,7 +260,7 @@ impl EmotionTransform {
     /// Expands (ratio > 1) or compresses the loudness around its running mean, gliding like an
     /// expander's gain: a phrase's first frames after a pause are far below the mean, and
     /// jumping there within one 5 ms frame put a kink into the onset that the click detector
-    /// caught. Pauses hold the gain, so no gain step falls on a consonant either.
+    /// caught. Pauses hold a cut, so no gain step falls on a consonant either, but not a boost.
     fn dynamics_gain_db(&mut self, energy_db: f32, ratio: f32) -> f32 {
         let active = energy_db.is_finite() && energy_db >= ACTIVE_FLOOR_DB;
         if active {
@@ -275,14 +275,18 @@ impl EmotionTransform {
             self.dynamics_gain_db = 0.0;
             return 0.0;
         }
+        let glide = 1.0 - (-(HOP_S as f32) / DYNAMICS_GLIDE_S).exp();
         let Some(mean) = self.loudness_mean_db.filter(|_| active) else {
+            // A pause keeps a cut (no gain step on the consonant that follows) but lets a boost
+            // go: held over a breath, the boost of the note before it lifted the breath by 6 dB.
+            let wanted = self.dynamics_gain_db.min(0.0);
+            self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
             return self.dynamics_gain_db;
         };
         let deviation =
             (energy_db - mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
         let wanted = (DYNAMICS_EFFECT_SCALE * (ratio - 1.0) * deviation)
             .clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1);
-        let glide = 1.0 - (-(HOP_S as f32) / DYNAMICS_GLIDE_S).exp();
         self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
         self.dynamics_gain_db
     }
