@@ -5,6 +5,7 @@ use crate::dry_wet::{DryWetMixer, MixCurves};
 use crate::emotion::{
     EmotionControls, EmotionDirection, EmotionStage, ReferenceLearner, StyleAnalyzer, StyleProfile,
 };
+use crate::pitch::neural::{NeuralCounts, NeuralLink};
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
 use crate::resynth::{ResynthCurves, Resynthesizer};
@@ -373,6 +374,18 @@ impl Engine {
             self.reference_learner.progress(),
             self.reference_learner.is_learning(),
         )
+    }
+
+    /// Connects the neural pitch worker's rings to the tracker (after [`Self::prepare`], which
+    /// starts a fresh tracker). Studio mode then waits up to 20 ms for each frame's answer
+    /// inside its existing latency; Live mode never waits and sends nothing.
+    pub fn attach_neural(&mut self, link: NeuralLink) {
+        self.tracker.attach_neural(link);
+    }
+
+    /// The neural worker's counters, when one is attached.
+    pub fn neural_counts(&self) -> Option<NeuralCounts> {
+        self.tracker.neural().map(|link| link.counters().snapshot())
     }
 
     /// The loaded reference style, if any.

@@ -177,6 +177,59 @@ fn process_and_reset_never_allocate() {
     }
 }
 
+#[test]
+fn process_never_allocates_while_the_neural_worker_answers_on_its_thread() {
+    use affetto_dsp::pitch::neural::{PitchNet, neural_channel};
+    use std::sync::atomic::AtomicBool;
+
+    let mut noise = Noise(0xfeed);
+    let voice = synth::render(&synth::demo_phrase(), 48_000, 3).samples;
+    for sample_rate_hz in [44_100.0, 48_000.0, 96_000.0] {
+        let mut engine = Engine::new(2);
+        engine.prepare(sample_rate_hz, 1024, AnalysisMode::Studio);
+        let (link, mut service) = neural_channel(PitchNet::embedded().unwrap());
+        engine.attach_neural(link);
+        let stop = AtomicBool::new(false);
+        let mut left = voice[..(2.0 * 48_000.0) as usize].to_vec();
+        let mut right = left.clone();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Acquire) {
+                    if service.serve_pending().unwrap() == 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                }
+            });
+            let allocations = allocations_during(|| {
+                let mut start = 0;
+                for (i, block) in [64usize, 1, 333, 1024, 64].into_iter().cycle().enumerate() {
+                    if start >= left.len() {
+                        break;
+                    }
+                    let end = (start + block).min(left.len());
+                    engine.process(
+                        &mut [&mut left[start..end], &mut right[start..end]],
+                        &noise.controls(),
+                    );
+                    if i == 500 {
+                        engine.reset(&noise.controls());
+                    }
+                    start = end;
+                    // Give the worker time to answer, as real time would.
+                    std::thread::yield_now();
+                }
+            });
+            stop.store(true, Ordering::Release);
+            assert_eq!(allocations, 0, "{sample_rate_hz} Hz");
+        });
+        let counts = engine.neural_counts().unwrap();
+        assert!(
+            counts.sent > 0 && counts.served > 0,
+            "{sample_rate_hz} Hz: {counts:?}"
+        );
+    }
+}
+
 /// Processes `signal` (mono) in blocks of `block`, with `controls` for every block.
 fn run(engine: &mut Engine, signal: &[f32], block: usize, controls: &Controls) -> Vec<f32> {
     let mut output = signal.to_vec();

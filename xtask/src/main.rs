@@ -5,7 +5,8 @@
 //! models' weights on generated voices) and
 //! `cargo xtask vibrato-eval` (the vibrato decomposition and its edits against the truth),
 //! `cargo xtask resynth-eval` (pitch shifting against Rubber Band and sox),
-//! `cargo xtask emotion-eval` (each emotion preset's measured effect against its contract) and
+//! `cargo xtask emotion-eval` (each emotion preset's measured effect against its contract),
+//! `cargo xtask train` (trains the neural F0/voicing model and writes its weights and report) and
 //! `cargo xtask bench` (what the engine costs per mode, channel count and block size, and the
 //! same shift's cost in Rubber Band and sox).
 
@@ -18,6 +19,7 @@ mod fit_voicing;
 mod logistic;
 mod pitch_eval;
 mod resynth_eval;
+mod train;
 mod vibrato_eval;
 
 use std::path::PathBuf;
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Some("vibrato-eval") => vibrato_eval::run(),
         Some("fit-vibrato") => fit_vibrato::run(),
         Some("emotion-eval") => emotion_eval::run(),
+        Some("train") => train::run(),
         Some("resynth-eval") => resynth_eval::run(!args.iter().any(|a| a == "--no-peers")),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     };

@@ -4,22 +4,25 @@
 //! YIN plus pYIN-style candidate probabilities ([`yin`], SIMD hot loop in [`kernels`]), and
 //! decoded across frames by a Viterbi search ([`decoder`]) that removes octave errors. Live mode
 //! decides each frame as soon as its window is complete; Studio mode waits a fixed number of
-//! frames for the decoder's look-ahead.
+//! frames for the decoder's look-ahead, the first few of them for the background worker's neural
+//! estimate ([`neural`]), which is fused into the frame's candidates if it is back in time.
 
 mod decimator;
 mod decoder;
 mod envelope;
 pub mod kernels;
+pub mod neural;
 mod voicing;
 mod yin;
 
 pub use envelope::{LPC_ORDER, SpectralEnvelope};
-use voicing::{LevelReference, voicing_probability};
-pub use voicing::{VOICING_WEIGHTS, VoicingFeatures};
+use voicing::LevelReference;
+pub use voicing::{VOICING_WEIGHTS, VoicingFeatures, voicing_probability};
 
 use decimator::Decimator;
 use decoder::PitchPathDecoder;
-use yin::YinEstimator;
+use neural::{NEURAL_WAIT_FRAMES, NeuralLink, fusion};
+use yin::{FrameCandidates, YinEstimator};
 
 use crate::safety::sanitize_sample;
 
@@ -28,8 +31,9 @@ pub const HOP_S: f64 = 0.005;
 pub const MIN_F0_HZ: f32 = 60.0;
 pub const MAX_F0_HZ: f32 = 1000.0;
 
-/// Frames the Studio decoder looks ahead before deciding (80 ms): long enough to outvote an
-/// octave error lasting a few frames, short enough for the 250 ms Studio budget.
+/// Frames Studio mode holds before deciding (80 ms): the first [`NEURAL_WAIT_FRAMES`] wait for
+/// the worker's estimate, the rest are the decoder's look-ahead, long enough to outvote an
+/// octave error lasting a few frames; all of it short enough for the 250 ms Studio budget.
 const STUDIO_LOOKAHEAD_FRAMES: usize = 16;
 
 /// How far to look ahead, traded against latency.
@@ -70,6 +74,16 @@ impl PitchFrame {
     }
 }
 
+/// One analysis window as the tracker cut it, before any decision about it.
+pub struct AnalysisWindow<'a> {
+    /// Frame number (as [`PitchFrame::index`]).
+    pub index: u64,
+    /// Rate of `samples`, the decimated analysis rate.
+    pub sample_rate_hz: f32,
+    pub samples: &'a [f32],
+    pub voicing: VoicingFeatures,
+}
+
 /// Streaming pitch tracker. `new` allocates; `process` and `reset` do not.
 pub struct PitchTracker {
     decimator: Decimator,
@@ -87,8 +101,14 @@ pub struct PitchTracker {
     next_frame: u64,
     /// Samples of a frame after its centre sample.
     after_centre: usize,
-    /// Frames the decoder holds before deciding.
+    /// Frames held from analysis to decision: the wait for the worker plus the decoder's
+    /// look-ahead.
     lookahead: usize,
+    /// Analysed frames waiting for the worker's answer before they enter the decoder
+    /// (`NEURAL_WAIT_FRAMES + 1` in Studio mode, 1 in Live mode, which does not wait).
+    waiting: Vec<FrameCandidates>,
+    /// The audio thread's end of the neural worker's rings, when a worker runs.
+    neural: Option<NeuralLink>,
     /// Envelopes and voicing features of the last `lookahead + 1` frames, by frame number, so
     /// each decided frame gets its own.
     envelopes: Vec<SpectralEnvelope>,
@@ -118,9 +138,9 @@ impl PitchTracker {
         let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ, kernel);
         let frame_len = yin.frame_len();
         let after_centre = frame_len / 2;
-        let lookahead = match mode {
-            AnalysisMode::Live => 0,
-            AnalysisMode::Studio => STUDIO_LOOKAHEAD_FRAMES,
+        let (lookahead, neural_wait) = match mode {
+            AnalysisMode::Live => (0, 0),
+            AnalysisMode::Studio => (STUDIO_LOOKAHEAD_FRAMES, NEURAL_WAIT_FRAMES),
         };
         // The last sample of a frame arrives `after_centre` analysis samples after its centre, plus
         // one decimation period in the worst case; the decoder then holds it `lookahead` hops.
@@ -130,13 +150,15 @@ impl PitchTracker {
             decimator,
             analysis_rate_hz,
             yin,
-            decoder: PitchPathDecoder::new(lookahead),
+            decoder: PitchPathDecoder::new(lookahead - neural_wait),
             history: vec![0.0; 2 * capacity],
             capacity,
             received: 0,
             next_frame: 0,
             after_centre,
             lookahead,
+            waiting: vec![FrameCandidates::default(); neural_wait + 1],
+            neural: None,
             envelopes: vec![SpectralEnvelope::flat(analysis_rate_hz as f32); lookahead + 1],
             features: vec![VoicingFeatures::default(); lookahead + 1],
             level: LevelReference::new(),
@@ -151,7 +173,20 @@ impl PitchTracker {
         self.latency_samples
     }
 
+    /// Connects the neural worker (Studio mode sends it every frame; Live mode never waits for
+    /// it, so sends nothing).
+    pub fn attach_neural(&mut self, link: NeuralLink) {
+        self.neural = Some(link);
+    }
+
+    pub fn neural(&self) -> Option<&NeuralLink> {
+        self.neural.as_ref()
+    }
+
     pub fn reset(&mut self) {
+        if let Some(link) = &mut self.neural {
+            link.reset();
+        }
         self.decimator.reset();
         self.decoder.reset();
         self.level = LevelReference::new();
@@ -161,7 +196,18 @@ impl PitchTracker {
     }
 
     /// Feeds mono host-rate samples; calls `on_frame` for every frame decided meanwhile, in order.
-    pub fn process(&mut self, samples: &[f32], mut on_frame: impl FnMut(&PitchFrame)) {
+    pub fn process(&mut self, samples: &[f32], on_frame: impl FnMut(&PitchFrame)) {
+        self.process_tapped(samples, on_frame, |_| {});
+    }
+
+    /// [`Self::process`], also showing `on_window` every analysis window as it is analysed (what
+    /// the neural worker is sent): model training and evaluation read the windows this way.
+    pub fn process_tapped(
+        &mut self,
+        samples: &[f32],
+        mut on_frame: impl FnMut(&PitchFrame),
+        mut on_window: impl FnMut(&AnalysisWindow),
+    ) {
         for &x in samples {
             let Some(y) = self.decimator.push(sanitize_sample(x)) else {
                 continue;
@@ -170,7 +216,7 @@ impl PitchTracker {
             self.history[slot] = y;
             self.history[slot + self.capacity] = y;
             self.received += 1;
-            if let Some(frame) = self.analyse_ready_frame() {
+            if let Some(frame) = self.analyse_ready_frame(&mut on_window) {
                 on_frame(&frame);
             }
         }
@@ -178,7 +224,10 @@ impl PitchTracker {
 
     /// Analyses the next frame if the sample just received completes its window; returns the
     /// decision that releases (in Studio mode, the frame `lookahead` hops earlier).
-    fn analyse_ready_frame(&mut self) -> Option<PitchFrame> {
+    fn analyse_ready_frame(
+        &mut self,
+        on_window: &mut impl FnMut(&AnalysisWindow),
+    ) -> Option<PitchFrame> {
         let centre = (self.next_frame as f64 * HOP_S * self.analysis_rate_hz).round() as u64;
         if centre + self.after_centre as u64 >= self.received {
             return None;
@@ -205,8 +254,30 @@ impl PitchTracker {
             &self.envelope_window,
             &mut self.envelope_scratch,
         );
+        let index = self.next_frame;
         self.next_frame += 1;
-        let decided = self.decoder.push(&candidates)?;
+        on_window(&AnalysisWindow {
+            index,
+            sample_rate_hz: self.analysis_rate_hz as f32,
+            samples: frame,
+            voicing: features,
+        });
+        let wait = self.waiting.len() as u64 - 1;
+        if wait > 0
+            && let Some(link) = &mut self.neural
+        {
+            link.send(index, self.analysis_rate_hz as f32, frame, features);
+        }
+        self.waiting[(index % (wait + 1)) as usize] = candidates;
+        // The frame `wait` hops back enters the decoder now, with the worker's answer if it is in.
+        let entering = index.checked_sub(wait)?;
+        let mut ready = self.waiting[(entering % (wait + 1)) as usize];
+        if wait > 0
+            && let Some(estimate) = self.neural.as_mut().and_then(|link| link.take(entering))
+        {
+            fusion::fuse(&mut ready, &estimate);
+        }
+        let decided = self.decoder.push(&ready)?;
         let index = self.next_frame - 1 - self.lookahead as u64;
         Some(PitchFrame {
             index,

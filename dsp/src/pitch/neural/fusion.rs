@@ -1,0 +1,110 @@
+//! How a neural answer joins the DSP tracker's view of a frame, before the Viterbi decoder.
+//!
+//! The DSP side knows cents (YIN's dips are exact to a fraction of a sample); the network knows
+//! which dip is the period and whether there is one at all. So the network reweights the
+//! candidates rather than replacing them, adds its own pitch only when YIN has no dip near it,
+//! and the two voicing probabilities are combined by a logistic model over both logits.
+//! `cargo xtask pitch-eval` scores DSP-only, neural-only and fused tracks side by side.
+
+use super::super::yin::{Candidate, FrameCandidates, MAX_CANDIDATES};
+use super::NeuralEstimate;
+
+/// Logistic weights over `[1, logit p_dsp, logit p_neural]` for the fused voicing probability,
+/// fitted by `cargo xtask train` on training voices after the network (see its report).
+pub const FUSION_WEIGHTS: [f32; 3] = [-0.008, -0.117, 1.109];
+
+/// Share a candidate keeps however little the network believes it: the network is sometimes
+/// wrong, and the decoder's continuity should still be able to prefer it.
+const CANDIDATE_FLOOR: f32 = 0.05;
+
+/// The network's pitch becomes a candidate of its own when YIN has none within 50 cents of it
+/// and the network gives it at least this much posterior mass.
+const NEURAL_CANDIDATE_MASS: f32 = 0.5;
+
+pub fn fused_voicing_probability(dsp: f32, neural: f32) -> f32 {
+    let logit = |p: f32| {
+        let p = p.clamp(1e-4, 1.0 - 1e-4);
+        (p / (1.0 - p)).ln()
+    };
+    let [bias, w_dsp, w_neural] = FUSION_WEIGHTS;
+    let z = bias + w_dsp * logit(dsp) + w_neural * logit(neural);
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Rewrites `frame`'s candidates and voicing probability with `estimate`.
+pub fn fuse(frame: &mut FrameCandidates, estimate: &NeuralEstimate) {
+    let voicing =
+        fused_voicing_probability(frame.voicing_probability, estimate.voicing_probability);
+    let neural_f0_hz = estimate.f0_hz();
+    let mut covered = false;
+    for candidate in &mut frame.candidates[..frame.count] {
+        candidate.probability *= CANDIDATE_FLOOR + estimate.mass_near(candidate.f0_hz);
+        covered |= (1200.0 * (candidate.f0_hz / neural_f0_hz).log2()).abs() <= 50.0;
+    }
+    let neural_mass = estimate.mass_near(neural_f0_hz);
+    if !covered && neural_mass >= NEURAL_CANDIDATE_MASS && frame.count < MAX_CANDIDATES {
+        frame.candidates[frame.count] = Candidate {
+            f0_hz: neural_f0_hz,
+            probability: neural_mass,
+        };
+        frame.count += 1;
+    }
+    frame.set_voicing_probability(voicing);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{PITCH_BINS, hz_to_bin};
+    use super::*;
+
+    fn estimate_at(f0_hz: f32, voicing_probability: f32) -> NeuralEstimate {
+        let mut posterior = [0.0; PITCH_BINS];
+        posterior[hz_to_bin(f0_hz).round() as usize] = 1.0;
+        NeuralEstimate {
+            voicing_probability,
+            posterior,
+        }
+    }
+
+    fn frame(candidates: &[(f32, f32)]) -> FrameCandidates {
+        let mut f = FrameCandidates::default();
+        for (i, &(f0_hz, probability)) in candidates.iter().enumerate() {
+            f.candidates[i] = Candidate { f0_hz, probability };
+            f.voicing_probability += probability;
+        }
+        f.count = candidates.len();
+        f
+    }
+
+    #[test]
+    fn the_network_picks_the_octave_and_yin_keeps_the_cents() {
+        // YIN prefers the octave above; the network says the lower one.
+        let mut f = frame(&[(440.0, 0.6), (221.3, 0.3)]);
+        fuse(&mut f, &estimate_at(220.0, 0.95));
+        let best = f
+            .voiced()
+            .iter()
+            .max_by(|a, b| a.probability.total_cmp(&b.probability));
+        assert_eq!(best.unwrap().f0_hz, 221.3);
+        let total: f32 = f.voiced().iter().map(|c| c.probability).sum();
+        assert!((total - f.voicing_probability).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_confident_network_adds_the_pitch_yin_missed() {
+        let mut f = frame(&[]);
+        f.voicing_probability = 0.2;
+        fuse(&mut f, &estimate_at(180.0, 0.99));
+        assert_eq!(f.count, 1);
+        assert!((f.candidates[0].f0_hz / 180.0 - 1.0).abs() < 0.03);
+        assert!(f.voicing_probability > 0.5);
+    }
+
+    #[test]
+    fn voicing_combines_both_opinions() {
+        let agree = fused_voicing_probability(0.9, 0.9);
+        let disagree = fused_voicing_probability(0.9, 0.1);
+        assert!(agree > disagree);
+        assert!(fused_voicing_probability(0.01, 0.01) < 0.1);
+    }
+}
