@@ -7,10 +7,15 @@ use std::sync::Arc;
 
 use affetto_dsp::Engine;
 use affetto_dsp::emotion::StyleProfile;
+use affetto_dsp::pitch::AnalysisMode;
+use affetto_dsp::pitch::neural::PitchNet;
 use nice_plug::prelude::*;
 
 pub mod params;
 pub mod reference;
+pub mod worker;
+
+use worker::NeuralWorker;
 
 pub use params::AffettoParams;
 
@@ -22,6 +27,11 @@ pub struct Affetto {
     reference_version: Option<u64>,
     /// A learned style the shared store was busy for; stored on a later block.
     pending_reference: Option<StyleProfile>,
+    /// The committed neural pitch model, loaded and checked on the first activation; `None`
+    /// (after one logged error) if it does not load, and the DSP tracker works alone.
+    model: Option<Option<PitchNet>>,
+    /// The running worker, in Studio mode.
+    worker: Option<NeuralWorker>,
 }
 
 impl Default for Affetto {
@@ -31,6 +41,8 @@ impl Default for Affetto {
             engine: Engine::new(2),
             reference_version: None,
             pending_reference: None,
+            model: None,
+            worker: None,
         }
     }
 }
@@ -99,7 +111,12 @@ impl Plugin for Affetto {
         );
         context.set_latency_samples(self.engine.latency_samples());
         self.reference_version = None;
+        self.start_worker();
         true
+    }
+
+    fn deactivate(&mut self) {
+        self.worker = None;
     }
 
     fn reset(&mut self) {
@@ -122,6 +139,28 @@ impl Plugin for Affetto {
 }
 
 impl Affetto {
+    /// Replaces any running worker with a new one in Studio mode (Live mode does not wait for
+    /// the network, so it runs none).
+    fn start_worker(&mut self) {
+        self.worker = None;
+        if self.params.analysis_mode() != AnalysisMode::Studio {
+            return;
+        }
+        let model = self
+            .model
+            .get_or_insert_with(|| match PitchNet::embedded() {
+                Ok(model) => Some(model),
+                Err(error) => {
+                    nice_error!("{error}; pitch tracking runs on DSP alone");
+                    None
+                }
+            });
+        if let Some((worker, link)) = model.clone().and_then(NeuralWorker::start) {
+            self.engine.attach_neural(link);
+            self.worker = Some(worker);
+        }
+    }
+
     /// Keeps the engine's reference style in step with the saved one (a project load or the
     /// editor may change it) and learns a new one from the sidechain when asked. Never waits: a
     /// store that is busy is tried again on the next block.

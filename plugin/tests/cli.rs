@@ -140,6 +140,44 @@ fn every_supported_format_round_trips_unchanged_at_default_settings() {
 }
 
 #[test]
+fn studio_renders_report_the_neural_worker_with_every_answer_on_time() {
+    let dir = scratch_dir("neural");
+    let spec = WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: SampleFormat::Int,
+    };
+    let input = dir.join("in.wav");
+    write_wav(&input, spec, &test_samples(&spec));
+    let output = dir.join("out.wav");
+    let mut outputs = Vec::new();
+    for block in ["64", "4096"] {
+        let run = affetto(&[
+            "render",
+            path_str(&input),
+            path_str(&output),
+            "--mode",
+            "studio",
+            "--pitch-shift",
+            "3",
+            "--block",
+            block,
+        ]);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("neural pitch:") && stdout.contains(" 0 late, 0 dropped"),
+            "{stdout}"
+        );
+        outputs.push(read_wav(&output).1);
+    }
+    assert_eq!(outputs[0], outputs[1], "deterministic whatever the block size");
+    let live = affetto(&["render", path_str(&input), path_str(&output), "--mode", "live"]);
+    assert!(!String::from_utf8_lossy(&live.stdout).contains("neural pitch:"));
+}
+
+#[test]
 fn parameters_apply_and_block_size_does_not_change_the_result() {
     let dir = scratch_dir("parameters");
     let spec = WavSpec {

@@ -9,6 +9,7 @@ use affetto_dsp::pitch::{AnalysisMode, HOP_S, PitchFrame, PitchTracker};
 use affetto_dsp::vibrato::{ContourDecomposer, ContourFrame};
 use anyhow::{Context, Result};
 
+use crate::neural::{hop_samples, offline_neural, serve, summary};
 use crate::wav::WavInput;
 
 const CSV_HEADER: &str = "time_s,f0_hz,voicing_probability,energy_db,intonation_cents,vibrato_cents,jitter_cents,\
@@ -25,6 +26,8 @@ pub struct AnalyzeJob {
 }
 
 pub struct AnalyzeReport {
+    /// The neural worker's counters (Studio mode).
+    pub neural: Option<affetto_dsp::pitch::neural::NeuralCounts>,
     pub frames: usize,
     pub voiced_frames: usize,
     pub median_f0_hz: Option<f32>,
@@ -36,8 +39,11 @@ impl AnalyzeReport {
         let median = self
             .median_f0_hz
             .map_or("-".to_owned(), |f| format!("{f:.1} Hz"));
+        let neural = self
+            .neural
+            .map_or(String::new(), |counts| format!("; {}", summary(&counts)));
         format!(
-            "{} frames, {voiced_percent:.1} % voiced, median F0 {median}",
+            "{} frames, {voiced_percent:.1} % voiced, median F0 {median}{neural}",
             self.frames
         )
     }
@@ -55,6 +61,11 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
     writeln!(out, "{CSV_HEADER}")?;
 
     let mut tracker = PitchTracker::new(sample_rate_hz, job.mode);
+    let mut service = offline_neural(job.mode).map(|(link, service)| {
+        tracker.attach_neural(link);
+        service
+    });
+    let hop = hop_samples(input.spec.sample_rate);
     let mut decomposer = ContourDecomposer::new(job.mode);
     let lookahead_s = decomposer.lookahead_frames() as f64 * HOP_S;
     let duration_s = input.frames as f64 / sample_rate_hz as f64;
@@ -71,15 +82,19 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
         for (i, m) in mono[..read].iter_mut().enumerate() {
             *m = block.iter().map(|channel| channel[i]).sum::<f32>() / channels as f32;
         }
-        tracker.process(&mono[..read], &mut decompose);
+        for piece in mono[..read].chunks(hop) {
+            tracker.process(piece, &mut decompose);
+            serve(&mut service)?;
+        }
     }
     // Silence after the end lets the analysis decide the file's last frames.
     let flush_samples =
         tracker.latency_samples() + (lookahead_s * sample_rate_hz as f64).ceil() as usize;
-    tracker.process(
-        &vec![0.0f32; flush_samples + READ_BLOCK_FRAMES],
-        &mut decompose,
-    );
+    for piece in vec![0.0f32; flush_samples + READ_BLOCK_FRAMES].chunks(hop) {
+        tracker.process(piece, &mut decompose);
+        serve(&mut service)?;
+    }
+    let neural = tracker.neural().map(|link| link.counters().snapshot());
     frames.retain(|frame| frame.pitch.time_s() <= duration_s);
 
     for frame in &frames {
@@ -109,6 +124,7 @@ pub fn analyze(job: &AnalyzeJob) -> Result<AnalyzeReport> {
         .collect();
     voiced.sort_by(f32::total_cmp);
     Ok(AnalyzeReport {
+        neural,
         frames: frames.len(),
         voiced_frames: voiced.len(),
         median_f0_hz: voiced.get(voiced.len() / 2).copied(),

@@ -6,6 +6,7 @@
 //! file or processing error.
 
 mod analyze;
+mod neural;
 mod param_args;
 mod render;
 mod wav;

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use affetto_dsp::emotion::{EmotionDirection, StyleProfile};
+use affetto_dsp::pitch::neural::NeuralCounts;
 use affetto_dsp::{AnalysisMode, Controls, Engine};
 use anyhow::{Result, bail};
 use hound::{SampleFormat, WavSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::neural::{hop_samples, offline_neural, serve, summary};
 use crate::wav::{WavInput, WavOutput, format_name};
 
 /// Files longer than this get a progress bar (shorter ones finish before it would be read).
@@ -32,6 +34,8 @@ pub struct RenderReport {
     pub latency_samples: u32,
     pub elapsed: Duration,
     pub reference_style: Option<StyleProfile>,
+    /// The neural worker's counters (Studio mode).
+    pub neural: Option<NeuralCounts>,
 }
 
 impl RenderReport {
@@ -53,9 +57,12 @@ impl RenderReport {
             ),
             None => String::new(),
         };
+        let neural = self
+            .neural
+            .map_or(String::new(), |counts| format!("; {}", summary(&counts)));
         format!(
             "wrote {} ({seconds:.2} s, {} Hz, {} ch, {}-bit {}) in {:.2} s ({speed:.0}× real time); \
-             plugin latency {} samples, compensated{reference}",
+             plugin latency {} samples, compensated{neural}{reference}",
             job.output.display(),
             self.spec.sample_rate,
             self.spec.channels,
@@ -111,8 +118,9 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         // A half-written file would look like a finished render in a file browser.
         let _ = std::fs::remove_file(&job.output);
     }
-    let latency_samples = result?;
+    let (latency_samples, neural) = result?;
     Ok(RenderReport {
+        neural,
         spec,
         frames: input_frames,
         latency_samples,
@@ -155,7 +163,8 @@ fn style_of_file(path: &std::path::Path) -> Result<Option<StyleProfile>> {
     ))
 }
 
-/// Streams the whole input through a new engine into `output`; returns the compensated latency.
+/// Streams the whole input through a new engine into `output`; returns the compensated latency
+/// and the neural worker's counters.
 fn stream(
     job: &RenderJob,
     mut input: WavInput,
@@ -164,13 +173,24 @@ fn stream(
     controls: &Controls,
     mode: AnalysisMode,
     (reference_style, input_style): (Option<StyleProfile>, Option<StyleProfile>),
-) -> Result<u32> {
+) -> Result<(u32, Option<NeuralCounts>)> {
     let channels = spec.channels as usize;
     let mut engine = Engine::new(channels);
     engine.prepare(spec.sample_rate as f32, job.block_frames, mode);
     engine.reset(controls);
     engine.set_reference_style(reference_style);
     engine.set_input_style(input_style);
+    let mut service = offline_neural(mode).map(|(link, service)| {
+        engine.attach_neural(link);
+        service
+    });
+    // With the network, each block is processed a hop at a time and the network answers in
+    // between (the output does not depend on the block size).
+    let piece_frames = if service.is_some() {
+        hop_samples(spec.sample_rate)
+    } else {
+        job.block_frames
+    };
     let latency = engine.latency_samples() as u64;
 
     let progress = progress_bar(job, input.frames, spec.sample_rate);
@@ -189,11 +209,15 @@ fn stream(
         block
             .iter_mut()
             .for_each(|channel| channel[read..len].fill(0.0));
-        let mut slices: Vec<&mut [f32]> = block
-            .iter_mut()
-            .map(|channel| &mut channel[..len])
-            .collect();
-        engine.process(&mut slices, controls);
+        for start in (0..len).step_by(piece_frames) {
+            let end = (start + piece_frames).min(len);
+            let mut slices: Vec<&mut [f32]> = block
+                .iter_mut()
+                .map(|channel| &mut channel[start..end])
+                .collect();
+            engine.process(&mut slices, controls);
+            serve(&mut service)?;
+        }
 
         // Output sample k of the engine belongs to input sample k - latency.
         let skip = latency.saturating_sub(processed).min(len as u64) as usize;
@@ -203,7 +227,7 @@ fn stream(
     }
     progress.finish_and_clear();
     output.finalize()?;
-    Ok(latency as u32)
+    Ok((latency as u32, engine.neural_counts()))
 }
 
 fn progress_bar(job: &RenderJob, frames: u64, sample_rate: u32) -> ProgressBar {
