@@ -60,7 +60,7 @@ impl NeuralWorker {
                         if fault == Some(Fault::Stall) && service.pending() > 0 {
                             std::thread::sleep(STALL);
                         }
-                        match service.serve_pending() {
+                        match service.serve_due() {
                             Ok(0) => std::thread::sleep(IDLE_POLL),
                             Ok(_) => {}
                             Err(error) => {

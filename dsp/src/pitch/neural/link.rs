@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
@@ -24,6 +24,11 @@ use super::{MAX_WINDOW_SAMPLES, NeuralEstimate};
 pub const RING_FRAMES: usize = 32;
 /// Most frames the worker runs through the network at once.
 const MAX_BATCH: usize = 8;
+/// A worker thread serves once this many windows are queued, or once the oldest has waited
+/// [`DUE_WAIT`]: the network's cost is mostly per call, so answering frames in threes costs
+/// far less than one by one, and 10 ms of the 20 ms the tracker waits leaves room to spare.
+pub const DUE_BATCH: usize = 3;
+pub const DUE_WAIT: Duration = Duration::from_millis(10);
 
 /// One analysis window, as the tracker cut it.
 #[derive(Clone)]
@@ -114,6 +119,7 @@ pub fn neural_channel(model: PitchNet) -> (NeuralLink, NeuralService) {
             model,
             batch: Vec::with_capacity(MAX_BATCH),
             features: vec![FrameFeatures::default(); MAX_BATCH],
+            waiting_since: None,
         },
     )
 }
@@ -208,11 +214,29 @@ pub struct NeuralService {
     model: PitchNet,
     batch: Vec<(u32, u64)>,
     features: Vec<FrameFeatures>,
+    /// When the worker first saw the queue non-empty since it last served.
+    waiting_since: Option<Instant>,
 }
 
 impl NeuralService {
     pub fn counters(&self) -> &Arc<NeuralCounters> {
         &self.counters
+    }
+
+    /// For a worker thread: serves what is queued once [`DUE_BATCH`] windows are waiting or the
+    /// oldest has waited [`DUE_WAIT`] (as far as this polling can tell); otherwise returns 0.
+    pub fn serve_due(&mut self) -> candle_core::Result<usize> {
+        let pending = self.pending();
+        if pending == 0 {
+            self.waiting_since = None;
+            return Ok(0);
+        }
+        let since = *self.waiting_since.get_or_insert_with(Instant::now);
+        if pending < DUE_BATCH && since.elapsed() < DUE_WAIT {
+            return Ok(0);
+        }
+        self.waiting_since = None;
+        self.serve_pending()
     }
 
     /// Windows queued and not yet answered.
