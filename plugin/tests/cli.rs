@@ -172,8 +172,17 @@ fn studio_renders_report_the_neural_worker_with_every_answer_on_time() {
         );
         outputs.push(read_wav(&output).1);
     }
-    assert_eq!(outputs[0], outputs[1], "deterministic whatever the block size");
-    let live = affetto(&["render", path_str(&input), path_str(&output), "--mode", "live"]);
+    assert_eq!(
+        outputs[0], outputs[1],
+        "deterministic whatever the block size"
+    );
+    let live = affetto(&[
+        "render",
+        path_str(&input),
+        path_str(&output),
+        "--mode",
+        "live",
+    ]);
     assert!(!String::from_utf8_lossy(&live.stdout).contains("neural pitch:"));
 }
 

@@ -110,6 +110,153 @@ fn run_engine(
     }
 }
 
+/// Frames per batch when the worker waits to gather them (see `NeuralService::serve_due`).
+const SERVED_BATCH: usize = affetto_dsp::pitch::neural::link::DUE_BATCH;
+
+/// Seconds of audio the neural worker is timed on, in real time.
+const WORKER_RUN_S: usize = 20;
+
+/// CPU time this thread has used, in seconds (from /proc; 0 where there is none).
+fn thread_cpu_s() -> f64 {
+    cpu_s("/proc/thread-self/stat")
+}
+
+/// CPU time the whole process has used, in seconds.
+fn process_cpu_s() -> f64 {
+    cpu_s("/proc/self/stat")
+}
+
+fn cpu_s(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Studio mode with the neural worker on its own thread, the audio thread paced in real time
+/// (64-sample blocks at 48 kHz, as a host would call it): audio-thread cost, the worker's CPU
+/// share, the share of answers back in time; then the model's own time per frame.
+fn neural_worker(samples: &[f32], controls: &Controls, report: &mut String) -> Result<()> {
+    let mut section = String::new();
+    use affetto_dsp::pitch::neural::{FeatureExtractor, FrameFeatures, PitchNet, neural_channel};
+    use std::time::Duration;
+
+    let model = PitchNet::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut engine = Engine::new(1);
+    engine.prepare(SAMPLE_RATE_HZ as f32, 64, AnalysisMode::Studio);
+    engine.reset(controls);
+    let (link, mut service) = neural_channel(model.clone());
+    engine.attach_neural(link);
+    let stop = AtomicBool::new(false);
+    let samples = &samples[..WORKER_RUN_S * SAMPLE_RATE_HZ as usize];
+    let block_period = Duration::from_secs_f64(64.0 / SAMPLE_RATE_HZ as f64);
+    let mut block_ns = Vec::with_capacity(samples.len() / 64 + 1);
+    // The worker's own thread and the compute pool candle hands work to: the whole process's
+    // CPU time during the run less the audio thread's.
+    let (process_before, audio_before) = (process_cpu_s(), thread_cpu_s());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Acquire) {
+                if service.serve_due().unwrap_or(0) == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        let started = Instant::now();
+        let mut buffer = [0.0f32; 64];
+        for (i, chunk) in samples.chunks(64).enumerate() {
+            let deadline = started + block_period * i as u32;
+            if let Some(wait) = deadline.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            buffer[..chunk.len()].copy_from_slice(chunk);
+            let block_started = Instant::now();
+            engine.process(&mut [&mut buffer[..chunk.len()]], controls);
+            block_ns.push(block_started.elapsed().as_nanos() as u64);
+        }
+        stop.store(true, Ordering::Release);
+    });
+    let audio_cpu_s = thread_cpu_s() - audio_before;
+    let worker_cpu_s = (process_cpu_s() - process_before - audio_cpu_s).max(0.0);
+    let counts = engine.neural_counts().unwrap_or_default();
+    let audio_ms_per_s = block_ns.iter().sum::<u64>() as f64 / 1e6 / WORKER_RUN_S as f64;
+    let decided = counts.on_time + counts.late;
+    writeln!(
+        section,
+        "Studio with the neural worker, {WORKER_RUN_S} s of the same singing (+3 st) in real time, \
+         mono, 64-sample blocks: audio thread {audio_ms_per_s:.2} ms/s; worker (its thread and \
+         candle's pool) CPU {:.1} ms/s ({:.1} % of a core; {:.1} ms/s of wall time serving); \
+         answers on time \
+         {} of {decided} ({:.2} %), late {}, dropped {}.\n",
+        1000.0 * worker_cpu_s / WORKER_RUN_S as f64,
+        100.0 * worker_cpu_s / WORKER_RUN_S as f64,
+        counts.busy_ns as f64 / 1e6 / WORKER_RUN_S as f64,
+        counts.on_time,
+        100.0 * counts.on_time as f64 / decided.max(1) as f64,
+        counts.late,
+        counts.dropped,
+    )?;
+
+    // The model alone, one frame at a time as the worker mostly sees them.
+    let mut tracker =
+        affetto_dsp::pitch::PitchTracker::new(SAMPLE_RATE_HZ as f32, AnalysisMode::Studio);
+    let mut extractor = FeatureExtractor::new();
+    let (mut feature_ns, mut model_ns, mut batch_ns) = (Vec::new(), Vec::new(), Vec::new());
+    let mut features = FrameFeatures::default();
+    let mut batch: Vec<FrameFeatures> = Vec::with_capacity(SERVED_BATCH);
+    for chunk in samples[..5 * SAMPLE_RATE_HZ as usize].chunks(1024) {
+        tracker.process_tapped(
+            chunk,
+            |_| {},
+            |w| {
+                let started = Instant::now();
+                extractor.compute(w.samples, w.sample_rate_hz, &w.voicing, &mut features);
+                feature_ns.push(started.elapsed().as_nanos() as u64);
+                let started = Instant::now();
+                let _ = model.estimate(std::slice::from_ref(&features));
+                model_ns.push(started.elapsed().as_nanos() as u64);
+                batch.push(features.clone());
+                if batch.len() == SERVED_BATCH {
+                    let started = Instant::now();
+                    let _ = model.estimate(&batch);
+                    batch_ns.push(started.elapsed().as_nanos() as u64 / SERVED_BATCH as u64);
+                    batch.clear();
+                }
+            },
+        );
+    }
+    let quantile = |times: &mut Vec<u64>, q: f64| {
+        times.sort_unstable();
+        times[((times.len() - 1) as f64 * q) as usize] as f64 / 1000.0
+    };
+    writeln!(
+        section,
+        "Per frame ({} frames): features median {:.0} µs, p99 {:.0} µs; network one frame at a \
+         time median {:.0} µs, p99 {:.0} µs, in batches of {SERVED_BATCH} median {:.0} µs, p99 {:.0} µs \
+         per frame ({} parameters, {} multiply-adds per frame).\n",
+        feature_ns.len(),
+        quantile(&mut feature_ns, 0.5),
+        quantile(&mut feature_ns, 0.99),
+        quantile(&mut model_ns, 0.5),
+        quantile(&mut model_ns, 0.99),
+        quantile(&mut batch_ns, 0.5),
+        quantile(&mut batch_ns, 0.99),
+        PitchNet::parameter_count(),
+        PitchNet::multiply_adds_per_frame(),
+    )?;
+    print!("{section}");
+    report.push_str(&section);
+    Ok(())
+}
+
 /// Peak resident set of this process, in MB, from /proc (0 where there is none).
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -186,10 +333,10 @@ pub fn run() -> Result<()> {
     }
     writeln!(
         report,
-        "\nPeak RSS of the benchmark process (all engines above, one at a time): {:.1} MB. The \
-         Studio mode's neural worker does not exist yet; there is no worker row.\n",
+        "\nPeak RSS of the benchmark process (all engines above, one at a time): {:.1} MB.\n",
         peak_rss_mb()
     )?;
+    neural_worker(&vocal.samples, &shifted, &mut report)?;
 
     // Peers, each timed right after Affetto (Studio, mono, 64-sample blocks, whole engine) on the
     // same file, so drift of the machine cancels in the ratio.
@@ -234,10 +381,6 @@ pub fn run() -> Result<()> {
             writeln!(report, "{line}")?;
         }
     }
-    writeln!(
-        report,
-        "\nNot yet measurable: the neural worker (it does not exist yet)."
-    )?;
     let report_path = out_dir.join("report.md");
     std::fs::write(&report_path, &report)?;
     println!("\n{report}\nwritten to {}", report_path.display());

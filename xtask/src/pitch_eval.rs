@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use affetto_dsp::pitch::neural::{FeatureExtractor, FrameFeatures, PitchNet, neural_channel};
 use affetto_dsp::pitch::{AnalysisMode, PitchTracker};
 use affetto_dsp::synth::{
     self, Degradation, FrameTruth, NoiseKind, Phrase, PitchCurve, SegmentKind, VoiceRender,
@@ -194,6 +195,60 @@ pub(crate) fn affetto_track(
     }
     tracker.process(&vec![0.0; tracker.latency_samples() + 256], &mut store);
     (track, voicing)
+}
+
+/// Studio mode with the neural worker, answered after every analysis hop (all answers on time,
+/// as a worker with time to spare gives them), and the network's own frame-by-frame answers:
+/// `(fused track, fused voicing, neural-only track)`.
+pub(crate) fn neural_tracks(samples: &[f32], frames: usize) -> Result<(Track, Vec<f32>, Track)> {
+    let model = PitchNet::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tracker = PitchTracker::new(SAMPLE_RATE_HZ as f32, AnalysisMode::Studio);
+    let (link, mut service) = neural_channel(model.clone());
+    tracker.attach_neural(link);
+    let mut track = vec![0.0f32; frames];
+    let mut voicing = vec![0.0f32; frames];
+    let mut neural_features = vec![None; frames];
+    let mut extractor = FeatureExtractor::new();
+    let mut store = |f: &affetto_dsp::PitchFrame| {
+        if let Some(slot) = track.get_mut(f.index as usize) {
+            *slot = f.f0_hz;
+            voicing[f.index as usize] = f.voicing_probability;
+        }
+    };
+    let mut tap = |w: &affetto_dsp::pitch::AnalysisWindow| {
+        if let Some(slot) = neural_features.get_mut(w.index as usize) {
+            let mut features = FrameFeatures::default();
+            extractor.compute(w.samples, w.sample_rate_hz, &w.voicing, &mut features);
+            *slot = Some(features);
+        }
+    };
+    let tail = vec![0.0; tracker.latency_samples() + 256];
+    for piece in samples.chunks(HOP_SAMPLES).chain(tail.chunks(HOP_SAMPLES)) {
+        tracker.process_tapped(piece, &mut store, &mut tap);
+        service.serve_pending()?;
+    }
+    let counts = tracker
+        .neural()
+        .map(|l| l.counters().snapshot())
+        .unwrap_or_default();
+    if counts.late + counts.dropped > 0 {
+        anyhow::bail!("offline neural answers missed their frames: {counts:?}");
+    }
+    let mut neural_track = vec![0.0f32; frames];
+    let analysed: Vec<(usize, FrameFeatures)> = neural_features
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.map(|f| (i, f)))
+        .collect();
+    for chunk in analysed.chunks(1024) {
+        let features: Vec<FrameFeatures> = chunk.iter().map(|(_, f)| f.clone()).collect();
+        for ((index, _), estimate) in chunk.iter().zip(model.estimate(&features)?) {
+            if estimate.voicing_probability > 0.5 {
+                neural_track[*index] = estimate.f0_hz();
+            }
+        }
+    }
+    Ok((track, voicing, neural_track))
 }
 
 /// Expected calibration error of the voicing probability: frames binned by predicted
@@ -417,6 +472,7 @@ pub fn run(with_peers: bool) -> Result<()> {
     // maximises its RPA) and then used for every condition.
     let mut shifts: Vec<i64> = vec![0; available.len()];
     let mut calibration = Vec::new();
+    let mut fused_calibration = Vec::new();
     for (set_index, condition) in conditions().iter().enumerate() {
         let started = Instant::now();
         let voice = render_set(condition, set_index as u64, PIECES);
@@ -448,6 +504,23 @@ pub fn run(with_peers: bool) -> Result<()> {
                 ));
             }
         }
+        let started = Instant::now();
+        let (fused, fused_voicing, neural_only) = neural_tracks(&samples, frames)?;
+        let elapsed = started.elapsed().as_secs_f64();
+        rows.push((
+            "Affetto Studio + neural".to_owned(),
+            score(&voice.frames, &fused),
+            elapsed,
+        ));
+        rows.push((
+            "neural alone (per frame)".to_owned(),
+            score(&voice.frames, &neural_only),
+            elapsed,
+        ));
+        fused_calibration.push((
+            condition.name,
+            voicing_calibration_error(&voice.frames, &fused_voicing),
+        ));
         for (peer, shift) in available.iter().zip(shifts.iter_mut()) {
             let started = Instant::now();
             let output = match (peer.run)(&wav, &out_dir.join(format!("set{set_index}"))) {
@@ -495,8 +568,11 @@ pub fn run(with_peers: bool) -> Result<()> {
         report,
         "\nVoicing probability calibration (Affetto Studio, expected calibration error over tenths):\n"
     )?;
-    for (condition, error) in calibration {
-        writeln!(report, "- {condition}: {:.3}", error)?;
+    for ((condition, error), (_, fused)) in calibration.iter().zip(&fused_calibration) {
+        writeln!(
+            report,
+            "- {condition}: {error:.3} (with the network: {fused:.3})"
+        )?;
     }
     let report_path = out_dir.join("report.md");
     std::fs::write(&report_path, &report)?;
