@@ -148,7 +148,7 @@ impl Affetto {
         }
         let model = self
             .model
-            .get_or_insert_with(|| match PitchNet::embedded() {
+            .get_or_insert_with(|| match worker::load_model() {
                 Ok(model) => Some(model),
                 Err(error) => {
                     nice_error!("{error}; pitch tracking runs on DSP alone");

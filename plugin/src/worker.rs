@@ -31,6 +31,22 @@ enum Fault {
     Stall,
 }
 
+/// The committed model, loaded and checked (its probe pass runs candle) on a pool of one
+/// thread that ends with the call: run on the caller, candle would start rayon's global pool,
+/// threads that then live as long as the host.
+pub fn load_model() -> Result<PitchNet, String> {
+    let pool = compute_pool().map_err(|e| format!("cannot load the pitch model: {e}"))?;
+    pool.install(PitchNet::embedded).map_err(|e| e.to_string())
+}
+
+/// A rayon pool of one thread for candle's work.
+fn compute_pool() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "affetto-neural-compute".into())
+        .build()
+}
+
 pub struct NeuralWorker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -52,7 +68,18 @@ impl NeuralWorker {
         let spawned = std::thread::Builder::new()
             .name("affetto-neural-pitch".into())
             .spawn(move || {
-                let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let pool = match compute_pool() {
+                    Ok(pool) => pool,
+                    Err(error) => {
+                        nice_error!(
+                            "cannot start the neural pitch worker, DSP tracking only: {error}"
+                        );
+                        counters.failed.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                };
+                // The whole loop runs on the pool's thread, so candle's rayon calls stay on it.
+                let run = pool.install(|| std::panic::catch_unwind(AssertUnwindSafe(|| {
                     while !thread_stop.load(Ordering::Acquire) {
                         if fault == Some(Fault::Panic) && service.pending() > 0 {
                             panic!("injected worker panic ({FAULT_VARIABLE}=panic)");
@@ -71,7 +98,7 @@ impl NeuralWorker {
                             }
                         }
                     }
-                }));
+                })));
                 if run.is_err() {
                     mark_failed(&counters);
                 }

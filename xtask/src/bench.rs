@@ -161,14 +161,18 @@ fn neural_worker(samples: &[f32], controls: &Controls, report: &mut String) -> R
     let mut block_ns = Vec::with_capacity(samples.len() / 64 + 1);
     // The worker's own thread and the compute pool candle hands work to: the whole process's
     // CPU time during the run less the audio thread's.
+    // As the plugin's worker: candle confined to a pool of one thread.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let (process_before, audio_before) = (process_cpu_s(), thread_cpu_s());
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            while !stop.load(Ordering::Acquire) {
-                if service.serve_due().unwrap_or(0) == 0 {
-                    std::thread::sleep(Duration::from_millis(1));
+            pool.install(|| {
+                while !stop.load(Ordering::Acquire) {
+                    if service.serve_due().unwrap_or(0) == 0 {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                 }
-            }
+            })
         });
         let started = Instant::now();
         let mut buffer = [0.0f32; 64];
@@ -205,34 +209,36 @@ fn neural_worker(samples: &[f32], controls: &Controls, report: &mut String) -> R
         counts.dropped,
     )?;
 
-    // The model alone, one frame at a time as the worker mostly sees them.
     let mut tracker =
         affetto_dsp::pitch::PitchTracker::new(SAMPLE_RATE_HZ as f32, AnalysisMode::Studio);
     let mut extractor = FeatureExtractor::new();
     let (mut feature_ns, mut model_ns, mut batch_ns) = (Vec::new(), Vec::new(), Vec::new());
     let mut features = FrameFeatures::default();
     let mut batch: Vec<FrameFeatures> = Vec::with_capacity(SERVED_BATCH);
-    for chunk in samples[..5 * SAMPLE_RATE_HZ as usize].chunks(1024) {
-        tracker.process_tapped(
-            chunk,
-            |_| {},
-            |w| {
-                let started = Instant::now();
-                extractor.compute(w.samples, w.sample_rate_hz, &w.voicing, &mut features);
-                feature_ns.push(started.elapsed().as_nanos() as u64);
-                let started = Instant::now();
-                let _ = model.estimate(std::slice::from_ref(&features));
-                model_ns.push(started.elapsed().as_nanos() as u64);
-                batch.push(features.clone());
-                if batch.len() == SERVED_BATCH {
+    // The model alone, on the worker's one-thread pool.
+    pool.install(|| {
+        for chunk in samples[..5 * SAMPLE_RATE_HZ as usize].chunks(1024) {
+            tracker.process_tapped(
+                chunk,
+                |_| {},
+                |w| {
                     let started = Instant::now();
-                    let _ = model.estimate(&batch);
-                    batch_ns.push(started.elapsed().as_nanos() as u64 / SERVED_BATCH as u64);
-                    batch.clear();
-                }
-            },
-        );
-    }
+                    extractor.compute(w.samples, w.sample_rate_hz, &w.voicing, &mut features);
+                    feature_ns.push(started.elapsed().as_nanos() as u64);
+                    let started = Instant::now();
+                    let _ = model.estimate(std::slice::from_ref(&features));
+                    model_ns.push(started.elapsed().as_nanos() as u64);
+                    batch.push(features.clone());
+                    if batch.len() == SERVED_BATCH {
+                        let started = Instant::now();
+                        let _ = model.estimate(&batch);
+                        batch_ns.push(started.elapsed().as_nanos() as u64 / SERVED_BATCH as u64);
+                        batch.clear();
+                    }
+                },
+            );
+        }
+    });
     let quantile = |times: &mut Vec<u64>, q: f64| {
         times.sort_unstable();
         times[((times.len() - 1) as f64 * q) as usize] as f64 / 1000.0
