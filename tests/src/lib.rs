@@ -7,7 +7,9 @@
 mod bundle;
 mod host;
 mod signals;
+mod threads;
 
 pub use bundle::plugin_bundle;
 pub use host::{Activation, AffettoInstance, ParamIds};
 pub use signals::{assert_pure_delay, impulse_over_noise};
+pub use threads::{thread_count, thread_names, threads_settle_to};

@@ -5,11 +5,9 @@
 //! This file is its own test binary with one test (the two checks run one after the other), so
 //! no other test's thread comes or goes while threads are counted.
 
-use affetto_host_tests::{AffettoInstance, assert_pure_delay, impulse_over_noise};
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| tasks.count())
-}
+use affetto_host_tests::{
+    AffettoInstance, assert_pure_delay, impulse_over_noise, thread_count, threads_settle_to,
+};
 
 /// Resident set size, kB.
 fn rss_kb() -> u64 {
@@ -95,17 +93,4 @@ fn eight_instances_processing_at_once_each_stay_a_pure_delay() {
         "threads before {threads_before}, after {}",
         thread_count()
     );
-}
-
-/// Whether the thread count comes back to `count` within a second: a thread that has been
-/// joined, or a helper thread told to stop when its instance was dropped, can stay listed for a
-/// moment; a leaked one stays for good.
-fn threads_settle_to(count: usize) -> bool {
-    (0..100).any(|_| {
-        if thread_count() == count {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        false
-    })
 }

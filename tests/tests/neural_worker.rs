@@ -6,34 +6,9 @@
 //! the plugin reads on activation, which no other test may see.
 
 use affetto_dsp::synth::{self, clicks::click_blocks};
-use affetto_host_tests::AffettoInstance;
+use affetto_host_tests::{AffettoInstance, thread_count, thread_names, threads_settle_to};
 
 const FAULT_VARIABLE: &str = "AFFETTO_TEST_WORKER_FAULT";
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| tasks.count())
-}
-
-fn thread_names() -> Vec<String> {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                .map(|name| name.trim().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn threads_settle_to(count: usize) -> bool {
-    (0..100).any(|_| {
-        if thread_count() == count {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        false
-    })
-}
 
 /// Three seconds of the demo phrase shifted +3 st in Studio mode with the worker behaving as
 /// `fault` says; returns the output aligned to the input.

@@ -144,18 +144,7 @@ fn transition_cost(from_hz: f32, to_hz: f32) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::yin::Candidate;
     use super::*;
-
-    fn frame(candidates: &[(f32, f32)]) -> FrameCandidates {
-        let mut f = FrameCandidates::default();
-        for (i, &(f0_hz, probability)) in candidates.iter().enumerate() {
-            f.candidates[i] = Candidate { f0_hz, probability };
-            f.voicing_probability += probability;
-        }
-        f.count = candidates.len();
-        f
-    }
 
     #[test]
     fn a_lone_octave_error_is_outvoted_by_its_neighbours_with_lookahead() {
@@ -164,9 +153,9 @@ mod tests {
         for i in 0..12 {
             // Frame 6 prefers the octave above, by a little.
             let f = if i == 6 {
-                frame(&[(440.0, 0.5), (220.0, 0.4)])
+                FrameCandidates::of(&[(440.0, 0.5), (220.0, 0.4)])
             } else {
-                frame(&[(220.0, 0.9), (440.0, 0.05)])
+                FrameCandidates::of(&[(220.0, 0.9), (440.0, 0.05)])
             };
             decided.extend(decoder.push(&f));
         }
@@ -177,11 +166,23 @@ mod tests {
     #[test]
     fn live_mode_decides_every_frame_at_once() {
         let mut decoder = PitchPathDecoder::new(0);
-        assert_eq!(decoder.push(&frame(&[(150.0, 0.95)])).unwrap().f0_hz, 150.0);
-        // A weakly voiced frame between voiced ones stays voiced: switching costs more.
-        assert_eq!(decoder.push(&frame(&[(151.0, 0.3)])).unwrap().f0_hz, 151.0);
         assert_eq!(
-            decoder.push(&frame(&[])).unwrap().f0_hz,
+            decoder
+                .push(&FrameCandidates::of(&[(150.0, 0.95)]))
+                .unwrap()
+                .f0_hz,
+            150.0
+        );
+        // A weakly voiced frame between voiced ones stays voiced: switching costs more.
+        assert_eq!(
+            decoder
+                .push(&FrameCandidates::of(&[(151.0, 0.3)]))
+                .unwrap()
+                .f0_hz,
+            151.0
+        );
+        assert_eq!(
+            decoder.push(&FrameCandidates::of(&[])).unwrap().f0_hz,
             0.0,
             "no candidates at all is unvoiced"
         );

@@ -65,6 +65,18 @@ impl FrameCandidates {
         &self.candidates[..self.count]
     }
 
+    /// A frame with these `(f0_hz, probability)` candidates and their summed voicing, for tests.
+    #[cfg(test)]
+    pub fn of(candidates: &[(f32, f32)]) -> Self {
+        let mut frame = Self::default();
+        for (i, &(f0_hz, probability)) in candidates.iter().enumerate() {
+            frame.candidates[i] = Candidate { f0_hz, probability };
+            frame.voicing_probability += probability;
+        }
+        frame.count = candidates.len();
+        frame
+    }
+
     /// Rescales the candidates so their probabilities sum to `probability`, keeping their shares.
     pub fn set_voicing_probability(&mut self, probability: f32) {
         let total: f32 = self.voiced().iter().map(|c| c.probability).sum();

@@ -66,20 +66,10 @@ mod tests {
         }
     }
 
-    fn frame(candidates: &[(f32, f32)]) -> FrameCandidates {
-        let mut f = FrameCandidates::default();
-        for (i, &(f0_hz, probability)) in candidates.iter().enumerate() {
-            f.candidates[i] = Candidate { f0_hz, probability };
-            f.voicing_probability += probability;
-        }
-        f.count = candidates.len();
-        f
-    }
-
     #[test]
     fn the_network_picks_the_octave_and_yin_keeps_the_cents() {
         // YIN prefers the octave above; the network says the lower one.
-        let mut f = frame(&[(440.0, 0.6), (221.3, 0.3)]);
+        let mut f = FrameCandidates::of(&[(440.0, 0.6), (221.3, 0.3)]);
         fuse(&mut f, &estimate_at(220.0, 0.95));
         let best = f
             .voiced()
@@ -92,7 +82,7 @@ mod tests {
 
     #[test]
     fn a_confident_network_adds_the_pitch_yin_missed() {
-        let mut f = frame(&[]);
+        let mut f = FrameCandidates::of(&[]);
         f.voicing_probability = 0.2;
         fuse(&mut f, &estimate_at(180.0, 0.99));
         assert_eq!(f.count, 1);
