@@ -27,7 +27,7 @@ pub struct Affetto {
     reference_version: Option<u64>,
     /// A learned style the shared store was busy for; stored on a later block.
     pending_reference: Option<StyleProfile>,
-    /// The committed neural pitch model, loaded and checked on the first activation; `None`
+    /// The committed neural pitch model, loaded and checked on the first Studio activation; `None`
     /// (after one logged error) if it does not load, and the DSP tracker works alone.
     model: Option<Option<PitchNet>>,
     /// The running worker, in Studio mode.
