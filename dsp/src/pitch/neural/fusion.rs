@@ -31,8 +31,13 @@ pub fn fused_voicing_probability(dsp: f32, neural: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
-/// Rewrites `frame`'s candidates and voicing probability with `estimate`.
+/// Rewrites `frame`'s candidates and voicing probability with `estimate`; an estimate that is
+/// not finite throughout (a model gone wrong) leaves the frame as DSP made it.
 pub fn fuse(frame: &mut FrameCandidates, estimate: &NeuralEstimate) {
+    let posterior_total: f32 = estimate.posterior.iter().sum();
+    if !(estimate.voicing_probability.is_finite() && posterior_total.is_finite()) {
+        return;
+    }
     let voicing =
         fused_voicing_probability(frame.voicing_probability, estimate.voicing_probability);
     let neural_f0_hz = estimate.f0_hz();
@@ -88,6 +93,17 @@ mod tests {
         assert_eq!(f.count, 1);
         assert!((f.candidates[0].f0_hz / 180.0 - 1.0).abs() < 0.03);
         assert!(f.voicing_probability > 0.5);
+    }
+
+    #[test]
+    fn a_non_finite_answer_is_ignored() {
+        let before = FrameCandidates::of(&[(220.0, 0.7)]);
+        let mut f = before;
+        let mut broken = estimate_at(440.0, 0.9);
+        broken.posterior[3] = f32::NAN;
+        fuse(&mut f, &broken);
+        assert_eq!(f.voiced(), before.voiced());
+        assert_eq!(f.voicing_probability, before.voicing_probability);
     }
 
     #[test]
