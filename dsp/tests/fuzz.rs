@@ -9,6 +9,7 @@
 use affetto_dsp::emotion::{
     EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
 };
+use affetto_dsp::pitch::neural::{PitchNet, neural_channel};
 use affetto_dsp::{AnalysisMode, Controls, Engine, OUTPUT_CEILING, synth};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -162,9 +163,10 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_BLOCKS);
     let voice = synth::render(&synth::demo_phrase(), 48_000, 3).samples;
+    let model = PitchNet::embedded().expect("committed weights");
     let mut rng = Pcg64::seed_from_u64(2026);
     let mut block = vec![vec![0.0f32; MAX_BLOCK]; 2];
-    let (mut blocks, mut episodes, mut samples) = (0u64, 0u64, 0u64);
+    let (mut blocks, mut episodes, mut samples, mut neural_episodes) = (0u64, 0u64, 0u64, 0u64);
     while blocks < target_blocks {
         let sample_rate_hz = SAMPLE_RATES_HZ[rng.random_range(0..SAMPLE_RATES_HZ.len())];
         let mode = if rng.random_bool(0.5) {
@@ -179,7 +181,19 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
         if rng.random_bool(0.5) {
             engine.set_reference_style(Some(reference_style(&mut rng)));
         }
-        let context = format!("episode {episodes}: {sample_rate_hz} Hz, {mode:?}, {channels} ch");
+        // Half the Studio episodes with the neural worker, answering after every host block
+        // (inline, so the run is repeatable): hostile windows go through the network and its
+        // answers, on time or late, through the fusion.
+        let mut worker = None;
+        if mode == AnalysisMode::Studio && rng.random_bool(0.5) {
+            let (link, service) = neural_channel(model.clone());
+            engine.attach_neural(link);
+            worker = Some(service);
+        }
+        let context = format!(
+            "episode {episodes}: {sample_rate_hz} Hz, {mode:?}, {channels} ch, worker {}",
+            worker.is_some()
+        );
 
         // Stretches of random kinds and lengths (up to 0.5 s each), in random blocks.
         for _ in 0..rng.random_range(5..40) {
@@ -210,6 +224,11 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
                         engine.process(&mut [left, right], &controls);
                     }
                     start = end;
+                }
+                if let Some(service) = &mut worker {
+                    service
+                        .serve_pending()
+                        .expect("the model runs on any window");
                 }
                 for channel in block.iter().take(channels) {
                     for &y in &channel[..n] {
@@ -274,6 +293,9 @@ fn random_blocks_controls_rates_and_hostile_input_give_bounded_output_and_recove
             );
         }
         episodes += 1;
+        neural_episodes += u64::from(worker.is_some());
     }
-    println!("fuzzed {blocks} blocks ({samples} samples) in {episodes} episodes");
+    println!(
+        "fuzzed {blocks} blocks ({samples} samples) in {episodes} episodes, {neural_episodes} with the neural worker"
+    );
 }
