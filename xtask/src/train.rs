@@ -58,7 +58,7 @@ struct Example {
 }
 
 /// What piece `seed` is: the voice, the degradation and the rate are all drawn from the seed.
-fn render_piece(seed: u64) -> (synth::VoiceRender, String) {
+fn render_piece(seed: u64) -> synth::VoiceRender {
     let mut rng = Pcg32::seed_from_u64(seed);
     let singing = rng.random_bool(0.5);
     let mut phrase = if singing {
@@ -88,13 +88,7 @@ fn render_piece(seed: u64) -> (synth::VoiceRender, String) {
     let sample_rate_hz = if rng.random_bool(0.5) { 48_000 } else { 44_100 };
     let mut voice = synth::render(&phrase, sample_rate_hz, seed);
     synth::degrade(&mut voice, &degradation, seed);
-    let description = format!(
-        "{} {}{:?}",
-        if singing { "singing" } else { "speech" },
-        if breathy { "breathy " } else { "" },
-        degradation
-    );
-    (voice, description)
+    voice
 }
 
 /// The tracker's windows of one piece with their truth, every `FRAME_STRIDE`th frame.
@@ -141,7 +135,7 @@ fn examples(base: u64, count: u64) -> Vec<Example> {
                     (0..count)
                         .filter(|piece| piece % 2 == half)
                         .flat_map(|piece| {
-                            let (voice, _) = render_piece(base + piece);
+                            let voice = render_piece(base + piece);
                             examples_of(&voice, &mut extractor)
                         })
                         .collect()
