@@ -2,6 +2,7 @@
 
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
+use crate::frame_view::{FrameView, FrameViewQueue};
 use crate::emotion::{
     EmotionControls, EmotionDirection, EmotionStage, ReferenceLearner, StyleAnalyzer, StyleProfile,
 };
@@ -44,6 +45,10 @@ const STUDIO_DELAY_BUDGET_S: f64 = 0.245;
 /// vowel to give it room): within the decomposer's 100 ms look-ahead, which is how far the
 /// tracker's frames run ahead of the output, less the longest grain's reach (≈ 20 ms).
 const STUDIO_TIMING_AHEAD_S: f64 = 0.060;
+
+/// Frame views kept for a display between two drains: over a second of frames, more than any
+/// host block holds.
+const FRAME_VIEW_CAPACITY: usize = 256;
 
 /// The running profile of the input that a reference style is compared with forgets with this
 /// time constant: a few phrases.
@@ -128,6 +133,8 @@ pub struct Engine {
     mono: Vec<f32>,
     /// The most recent decomposed frame.
     latest_frame: Option<ContourFrame>,
+    /// Every decomposed frame's view since the caller last drained them.
+    frame_views: FrameViewQueue,
     /// Renders the voice at the analysis latency, shifted as asked.
     resynth: Resynthesizer,
     /// Turns decomposed frames into the pitch, timing, loudness and timbre changes of the
@@ -181,6 +188,7 @@ impl Engine {
             decomposer: ContourDecomposer::new(AnalysisMode::Live),
             mono: Vec::new(),
             latest_frame: None,
+            frame_views: FrameViewQueue::new(FRAME_VIEW_CAPACITY),
             resynth: Resynthesizer::new(1, 48_000.0, 0, (0, 0)),
             emotion: EmotionStage::new(48_000.0, 1, AnalysisMode::Live),
             emotion_direction: EmotionDirection::NEUTRAL,
@@ -282,6 +290,7 @@ impl Engine {
         self.decomposer.reset();
         self.resynth.reset();
         self.latest_frame = None;
+        self.frame_views.clear();
         self.emotion_direction = controls.emotion.direction(None);
         self.emotion.reset(&self.emotion_direction);
         self.input_style.reset();
@@ -326,6 +335,12 @@ impl Engine {
     /// jitter) decided by the current mode.
     pub fn latest_contour_frame(&self) -> Option<ContourFrame> {
         self.latest_frame
+    }
+
+    /// Hands the views of the frames decomposed since the last call to `sink`, oldest first (for
+    /// a display; at most the last [`FRAME_VIEW_CAPACITY`]). Real-time safe.
+    pub fn drain_frame_views(&mut self, sink: impl FnMut(FrameView)) {
+        self.frame_views.drain(sink);
     }
 
     /// Loads (or with `None` clears) the reference style the input is moved towards, scaled by
@@ -482,9 +497,11 @@ impl Engine {
         let scale = 1.0 / channels.len() as f32;
         mono.iter_mut().for_each(|m| *m *= scale);
         let chunk_start = self.samples_processed as f64;
-        let (decomposer, latest, resynth, emotion, direction, input_style) = (
+        let user_shift_st = self.pitch_shift_st.target();
+        let (decomposer, latest, views, resynth, emotion, direction, input_style) = (
             &mut self.decomposer,
             &mut self.latest_frame,
+            &mut self.frame_views,
             &mut self.resynth,
             &mut self.emotion,
             &self.emotion_direction,
@@ -500,6 +517,10 @@ impl Engine {
                 let output_sample = decomposed.pitch.index as f64 * hop_samples + latency;
                 let in_chunk = (output_sample - chunk_start).max(0.0) as usize;
                 let targets = emotion.push_frame(&decomposed, direction, in_chunk);
+                views.push(FrameView::of(
+                    &decomposed,
+                    targets.pitch_shift_st + user_shift_st,
+                ));
                 resynth.push_frame_shift(
                     decomposed.pitch.index,
                     targets.pitch_shift_st,

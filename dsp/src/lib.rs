@@ -6,6 +6,7 @@
 mod dry_wet;
 pub mod emotion;
 mod engine;
+pub mod frame_view;
 mod lanes;
 pub mod pitch;
 mod ramp;

@@ -44,6 +44,11 @@ impl LinearRamp {
         self.step = (target - self.current) / self.ramp_samples as f32;
     }
 
+    /// Where the ramp is heading (or has arrived).
+    pub fn target(&self) -> f32 {
+        self.target
+    }
+
     /// Jumps to `value` with no ramp: used on reset, where there is no previous sound to join.
     pub fn snap_to(&mut self, value: f32) {
         self.current = value;

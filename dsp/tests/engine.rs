@@ -160,6 +160,8 @@ fn process_and_reset_never_allocate() {
                         *slot = &mut channel[..block];
                     }
                     engine.process(&mut slices[..channels], &noise.controls());
+                    let mut views = 0usize;
+                    engine.drain_frame_views(|_| views += 1);
                     if i == 3 {
                         engine.reset(&noise.controls());
                     }
@@ -404,6 +406,47 @@ fn the_engine_analyses_what_it_plays() {
         assert!(
             (1200.0 * (frame.f0_hz / truth.f0_hz).log2()).abs() < 10.0,
             "{mode:?}: {frame:?} vs {truth:?}"
+        );
+    }
+}
+
+#[test]
+fn frame_views_show_each_frame_once_with_its_shifted_target() {
+    let voice = synth::render(
+        &synth::Phrase::sung(vec![synth::Note::new(57.0, 1.0, synth::Vowel::A)]),
+        48_000,
+        4,
+    );
+    let mut engine = Engine::new(1);
+    engine.prepare(48_000.0, 256, AnalysisMode::Live);
+    let controls = Controls {
+        pitch_shift_st: 3.0,
+        ..Controls::default()
+    };
+    engine.reset(&controls);
+    let mut signal = voice.samples[..40_000].to_vec();
+    let mut views = Vec::new();
+    for block in signal.chunks_mut(256) {
+        engine.process(&mut [block], &controls);
+        engine.drain_frame_views(|view| views.push(view));
+    }
+    assert!(
+        views.windows(2).all(|w| w[1].index == w[0].index + 1),
+        "every frame once, in order"
+    );
+    let held: Vec<_> = views[views.len() / 2..]
+        .iter()
+        .filter(|view| view.voiced)
+        .collect();
+    assert!(held.len() > 50, "the held note is voiced");
+    for view in held {
+        assert!(
+            (view.input_cents - 5700.0).abs() < 30.0,
+            "A3 is analysed: {view:?}"
+        );
+        assert!(
+            (view.target_cents - view.input_cents - 300.0).abs() < 1.0,
+            "the target is 3 st up: {view:?}"
         );
     }
 }
