@@ -13,6 +13,7 @@ use nice_plug::prelude::*;
 
 pub mod params;
 pub mod reference;
+pub mod wav;
 pub mod worker;
 
 use worker::NeuralWorker;

@@ -7,12 +7,16 @@
 //! so it lives in atomics behind a sequence counter: writers claim the counter (odd while
 //! writing), readers retry later if it moved under them. Nobody waits.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use affetto_dsp::emotion::{FIELD_COUNT, StyleProfile};
+use anyhow::{Result, bail};
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::wav::WavInput;
 
 /// How the profile is written into a saved project: named numbers, so a later version that adds
 /// or renames a statistic can still read what it knows.
@@ -140,6 +144,40 @@ impl<'a> PersistentField<'a, SavedReference> for SharedReference {
         };
         f(&SavedReference::from_profile(profile.as_ref()))
     }
+}
+
+/// The prosodic style of the voice in the WAV file at `path`.
+pub fn reference_style_of_wav(path: &Path) -> Result<StyleProfile> {
+    match style_of_wav(path)? {
+        Some(style) => Ok(style),
+        None => bail!(
+            "{}: no voice found to take a style from (it needs voiced, pitched sound)",
+            path.display()
+        ),
+    }
+}
+
+/// The style of the whole WAV file at `path` (`None` if it holds no voice).
+pub fn style_of_wav(path: &Path) -> Result<Option<StyleProfile>> {
+    let mut input = WavInput::open(path)?;
+    let channels = input.spec.channels as usize;
+    let mut mono = Vec::with_capacity(input.frames as usize);
+    let mut block = vec![vec![0.0f32; 8192]; channels];
+    loop {
+        let read = input.read_block(&mut block, 8192)?;
+        if read == 0 {
+            break;
+        }
+        mono.extend((0..read).map(|i| block.iter().map(|c| c[i]).sum::<f32>() / channels as f32));
+    }
+    let finite: Vec<f32> = mono
+        .into_iter()
+        .map(|x| if x.is_finite() { x } else { 0.0 })
+        .collect();
+    Ok(StyleProfile::of_recording(
+        &finite,
+        input.spec.sample_rate as f32,
+    ))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use affetto_dsp::vibrato::{ContourDecomposer, ContourFrame};
 use anyhow::{Context, Result};
 
 use crate::neural::{hop_samples, offline_neural, serve, summary};
-use crate::wav::WavInput;
+use affetto::wav::WavInput;
 
 const CSV_HEADER: &str = "time_s,f0_hz,voicing_probability,energy_db,intonation_cents,vibrato_cents,jitter_cents,\
 vibrato_presence,vibrato_rate_hz,vibrato_extent_cents,vibrato_phase_rad";

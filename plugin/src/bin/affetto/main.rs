@@ -9,7 +9,6 @@ mod analyze;
 mod neural;
 mod param_args;
 mod render;
-mod wav;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -11,7 +11,8 @@ use hound::{SampleFormat, WavSpec};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::neural::{hop_samples, offline_neural, serve, summary};
-use crate::wav::{WavInput, WavOutput, format_name};
+use affetto::reference::{reference_style_of_wav, style_of_wav};
+use affetto::wav::{WavInput, WavOutput, format_name};
 
 /// Files longer than this get a progress bar (shorter ones finish before it would be read).
 const PROGRESS_BAR_MIN_S: f64 = 20.0;
@@ -82,12 +83,12 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
     // reference is then the same from the first note, and the F0 range turns around the take's
     // own median. Only worth the extra pass when the voice is to be changed.
     let reference_style = match &job.reference {
-        Some(path) => Some(reference_style(path)?),
+        Some(path) => Some(reference_style_of_wav(path)?),
         None => None,
     };
     let emotion_asked = controls.emotion.direction(None) != EmotionDirection::NEUTRAL;
     let input_style = if reference_style.is_some() || emotion_asked {
-        style_of_file(&job.input)?
+        style_of_wav(&job.input)?
     } else {
         None
     };
@@ -127,40 +128,6 @@ pub fn render(job: &RenderJob, controls: &Controls, mode: AnalysisMode) -> Resul
         elapsed: started.elapsed(),
         reference_style,
     })
-}
-
-/// The prosodic style of the voice in the WAV file at `path`.
-fn reference_style(path: &std::path::Path) -> Result<StyleProfile> {
-    match style_of_file(path)? {
-        Some(style) => Ok(style),
-        None => bail!(
-            "{}: no voice found to take a style from (it needs voiced, pitched sound)",
-            path.display()
-        ),
-    }
-}
-
-/// The style of the whole WAV file at `path` (`None` if it holds no voice).
-fn style_of_file(path: &std::path::Path) -> Result<Option<StyleProfile>> {
-    let mut input = WavInput::open(path)?;
-    let channels = input.spec.channels as usize;
-    let mut mono = Vec::with_capacity(input.frames as usize);
-    let mut block = vec![vec![0.0f32; 8192]; channels];
-    loop {
-        let read = input.read_block(&mut block, 8192)?;
-        if read == 0 {
-            break;
-        }
-        mono.extend((0..read).map(|i| block.iter().map(|c| c[i]).sum::<f32>() / channels as f32));
-    }
-    let finite: Vec<f32> = mono
-        .into_iter()
-        .map(|x| if x.is_finite() { x } else { 0.0 })
-        .collect();
-    Ok(StyleProfile::of_recording(
-        &finite,
-        input.spec.sample_rate as f32,
-    ))
 }
 
 /// Streams the whole input through a new engine into `output`; returns the compensated latency

@@ -1,4 +1,5 @@
-//! WAV in and out for the renderer: any rate, mono or stereo, 8/16/24/32-bit int or 32-bit float.
+//! WAV in and out for the renderer and the editor's reference loading: any rate, mono or
+//! stereo, 8/16/24/32-bit int or 32-bit float.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
