@@ -2,10 +2,10 @@
 
 use crate::db_to_gain;
 use crate::dry_wet::{DryWetMixer, MixCurves};
-use crate::frame_view::{FrameView, FrameViewQueue};
 use crate::emotion::{
     EmotionControls, EmotionDirection, EmotionStage, ReferenceLearner, StyleAnalyzer, StyleProfile,
 };
+use crate::frame_view::{FrameView, FrameViewQueue};
 use crate::pitch::neural::{NeuralCounts, NeuralLink};
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::ramp::LinearRamp;
