@@ -11,11 +11,14 @@ use affetto_dsp::pitch::AnalysisMode;
 use affetto_dsp::pitch::neural::PitchNet;
 use nice_plug::prelude::*;
 
+pub mod editor;
 pub mod params;
 pub mod reference;
 pub mod wav;
 pub mod worker;
 
+use editor::{AffettoEditor, DisplayFeed, DisplayWriter, EditorTask, display_feed, peak_of};
+use reference::ReferenceLoadStatus;
 use worker::NeuralWorker;
 
 pub use params::AffettoParams;
@@ -33,10 +36,16 @@ pub struct Affetto {
     model: Option<Option<PitchNet>>,
     /// The running worker, in Studio mode.
     worker: Option<NeuralWorker>,
+    /// What the editor shows: the audio thread writes, the editor reads.
+    display: DisplayWriter,
+    display_feed: Arc<DisplayFeed>,
+    /// The editor's last reference-file load, shared with the background task doing it.
+    reference_load: Arc<ReferenceLoadStatus>,
 }
 
 impl Default for Affetto {
     fn default() -> Self {
+        let (display_feed, display) = display_feed();
         Self {
             params: Arc::new(AffettoParams::default()),
             engine: Engine::new(2),
@@ -44,6 +53,9 @@ impl Default for Affetto {
             pending_reference: None,
             model: None,
             worker: None,
+            display,
+            display_feed,
+            reference_load: Arc::new(ReferenceLoadStatus::default()),
         }
     }
 }
@@ -82,13 +94,28 @@ impl Plugin for Affetto {
 
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
-    /// The editor arrives with the emotion controls it shows.
-    type Editor = ();
+    type Editor = AffettoEditor;
     type SysExMessage = ();
-    type BackgroundTask = ();
+    /// Reading a reference WAV file for the editor, off the GUI thread.
+    type BackgroundTask = EditorTask;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        Some(AffettoEditor::new(
+            self.params.clone(),
+            self.display_feed.clone(),
+            self.reference_load.clone(),
+            async_executor,
+        ))
+    }
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let params = self.params.clone();
+        let status = self.reference_load.clone();
+        Box::new(move |task| editor::run_task(task, &params, &status))
     }
 
     fn activate(
@@ -113,6 +140,11 @@ impl Plugin for Affetto {
         context.set_latency_samples(self.engine.latency_samples());
         self.reference_version = None;
         self.start_worker();
+        self.display.activated(
+            self.params.analysis_mode() == AnalysisMode::Live,
+            buffer_config.sample_rate,
+            self.engine.latency_samples(),
+        );
         true
     }
 
@@ -131,10 +163,14 @@ impl Plugin for Affetto {
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         self.follow_reference_style(aux);
+        let channels = buffer.as_slice();
+        let input_peak = peak_of(channels);
         // With sample-accurate automation the wrapper splits the host block at every parameter
         // event, so reading the values here starts each glide on the event's own sample.
-        self.engine
-            .process(buffer.as_slice(), &self.params.controls());
+        self.engine.process(channels, &self.params.controls());
+        let output_peak = peak_of(channels);
+        self.display
+            .block_done(&mut self.engine, input_peak, output_peak);
         ProcessStatus::Normal
     }
 }

@@ -1,6 +1,6 @@
 //! The parameters hosts see, automate and save, and their mapping to the engine's controls.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use affetto_dsp::emotion::{
     EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, INTENSITY_RANGE,
@@ -9,6 +9,7 @@ use affetto_dsp::emotion::{
 use affetto_dsp::{AnalysisMode, Controls, FORMANT_SHIFT_RANGE_ST, PITCH_SHIFT_RANGE_ST};
 use nice_plug::prelude::*;
 
+use crate::editor::EditorSize;
 use crate::reference::SharedReference;
 
 /// The analysis mode as the host shows it.
@@ -17,7 +18,7 @@ pub enum Mode {
     /// Causal analysis, ≈ 17 ms latency: for monitoring while singing.
     #[id = "live"]
     Live,
-    /// Look-ahead analysis, ≈ 100 ms latency (hosts compensate it): for mixing.
+    /// Look-ahead analysis, ≈ 200 ms latency (hosts compensate it): for mixing.
     #[id = "studio"]
     Studio,
 }
@@ -41,6 +42,32 @@ pub enum Emotion {
     #[id = "arousal_valence"]
     #[name = "Arousal/Valence"]
     ArousalValence,
+}
+
+impl Emotion {
+    /// The preset this choice names (`None` for the arousal/valence blend).
+    pub fn preset(self) -> Option<EmotionPreset> {
+        match self {
+            Self::Happy => Some(EmotionPreset::Happy),
+            Self::Sad => Some(EmotionPreset::Sad),
+            Self::Angry => Some(EmotionPreset::Angry),
+            Self::Fearful => Some(EmotionPreset::Fearful),
+            Self::Tender => Some(EmotionPreset::Tender),
+            Self::Surprised => Some(EmotionPreset::Surprised),
+            Self::ArousalValence => None,
+        }
+    }
+
+    pub fn of_preset(preset: EmotionPreset) -> Self {
+        match preset {
+            EmotionPreset::Happy => Self::Happy,
+            EmotionPreset::Sad => Self::Sad,
+            EmotionPreset::Angry => Self::Angry,
+            EmotionPreset::Fearful => Self::Fearful,
+            EmotionPreset::Tender => Self::Tender,
+            EmotionPreset::Surprised => Self::Surprised,
+        }
+    }
 }
 
 /// Every automatable control of Affetto. Parameter ids are part of saved projects and automation
@@ -121,6 +148,10 @@ pub struct AffettoParams {
     /// The captured reference style, saved with the project.
     #[persist = "reference_style"]
     pub reference_style: SharedReference,
+
+    /// The editor's size, saved with the project. Only editor threads touch it.
+    #[persist = "editor_size"]
+    editor_size: Mutex<EditorSize>,
 }
 
 /// A ratio parameter, 0.5× … 2× around 1× with 1× in the middle of its travel.
@@ -272,6 +303,7 @@ impl Default for AffettoParams {
             style_amount: fraction_param("Style Amount", 1.0, STYLE_AMOUNT_RANGE),
             learn_reference: BoolParam::new("Learn Reference", false).non_automatable(),
             reference_style: SharedReference::default(),
+            editor_size: Mutex::new(EditorSize::DEFAULT),
         }
     }
 }
@@ -293,14 +325,9 @@ impl AffettoParams {
     }
 
     fn emotion_controls(&self) -> EmotionControls {
-        let source = match self.emotion.value() {
-            Emotion::Happy => EmotionSource::Preset(EmotionPreset::Happy),
-            Emotion::Sad => EmotionSource::Preset(EmotionPreset::Sad),
-            Emotion::Angry => EmotionSource::Preset(EmotionPreset::Angry),
-            Emotion::Fearful => EmotionSource::Preset(EmotionPreset::Fearful),
-            Emotion::Tender => EmotionSource::Preset(EmotionPreset::Tender),
-            Emotion::Surprised => EmotionSource::Preset(EmotionPreset::Surprised),
-            Emotion::ArousalValence => EmotionSource::ArousalValence {
+        let source = match self.emotion.value().preset() {
+            Some(preset) => EmotionSource::Preset(preset),
+            None => EmotionSource::ArousalValence {
                 arousal: self.arousal.value(),
                 valence: self.valence.value(),
             },
@@ -322,6 +349,21 @@ impl AffettoParams {
             },
             style_amount: self.style_amount.value(),
         }
+    }
+
+    /// The size the editor opens at (a saved size outside the supported range is held to it).
+    pub fn editor_size(&self) -> EditorSize {
+        self.editor_size
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .sanitized()
+    }
+
+    pub fn set_editor_size(&self, size: EditorSize) {
+        *self
+            .editor_size
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = size.sanitized();
     }
 
     /// The analysis mode to prepare the engine with.

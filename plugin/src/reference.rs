@@ -8,6 +8,7 @@
 //! writing), readers retry later if it moved under them. Nobody waits.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use affetto_dsp::emotion::{FIELD_COUNT, StyleProfile};
@@ -146,6 +147,84 @@ impl<'a> PersistentField<'a, SavedReference> for SharedReference {
     }
 }
 
+/// What became of the last reference file the editor asked for. Shared by the editor and the
+/// background task that reads the file; the audio thread never touches it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ReferenceLoad {
+    #[default]
+    Idle,
+    Loading(String),
+    Loaded(String),
+    Failed(String),
+}
+
+/// The load's status, behind a lock only the editor and the background task take.
+#[derive(Default)]
+pub struct ReferenceLoadStatus(Mutex<ReferenceLoad>);
+
+impl ReferenceLoadStatus {
+    pub fn get(&self) -> ReferenceLoad {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn set(&self, load: ReferenceLoad) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = load;
+    }
+}
+
+/// Reads the WAV file at `path`, captures its style and stores it as the reference (a
+/// background task: the file may take a second to analyse). Failures are logged and shown.
+pub fn load_reference_file(path: &Path, shared: &SharedReference, status: &ReferenceLoadStatus) {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    status.set(ReferenceLoad::Loading(name.clone()));
+    match reference_style_of_wav(path) {
+        Ok(profile) => {
+            // Only a writer racing on the audio thread (a sidechain capture freezing at this
+            // very block) can make a store fail, and only for a moment.
+            while !shared.try_store(Some(&profile)) {
+                std::thread::yield_now();
+            }
+            status.set(ReferenceLoad::Loaded(name));
+        }
+        Err(error) => {
+            nice_error!("reference style not loaded: {error:#}");
+            status.set(ReferenceLoad::Failed(format!("{error:#}")));
+        }
+    }
+}
+
+/// A one-line summary of a captured style, for the editor.
+pub fn describe(profile: &StyleProfile) -> String {
+    let note = profile.f0_median_st.round() as i32;
+    let vibrato = if profile.vibrato_presence >= 0.1 {
+        format!(
+            "vibrato {:.1} Hz ±{:.0} cents on {:.0} % of notes",
+            profile.vibrato_rate_hz,
+            profile.vibrato_extent_cents,
+            100.0 * profile.vibrato_presence
+        )
+    } else {
+        "no vibrato".to_string()
+    };
+    format!(
+        "around {} (spread {:.1} st), {vibrato}, voiced {:.0} %, loudness spread {:.1} dB, tilt {:.1} dB",
+        crate::editor::note_name(note),
+        profile.f0_iqr_st,
+        100.0 * profile.voiced_share,
+        profile.loudness_spread_db,
+        profile.tilt_db,
+    )
+}
+
 /// The prosodic style of the voice in the WAV file at `path`.
 pub fn reference_style_of_wav(path: &Path) -> Result<StyleProfile> {
     match style_of_wav(path)? {
@@ -200,6 +279,47 @@ mod tests {
         let (v1, loaded) = shared.try_load().unwrap();
         assert_ne!(v0, v1);
         assert_eq!(loaded, Some(profile()));
+    }
+
+    #[test]
+    fn a_bad_reference_file_is_reported_and_a_good_one_stored() {
+        let shared = SharedReference::default();
+        let status = ReferenceLoadStatus::default();
+        let dir = std::env::temp_dir().join(format!("affetto-ref-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("not-a-wav.wav");
+        std::fs::write(&bad, b"RIFF....garbage").unwrap();
+        load_reference_file(&bad, &shared, &status);
+        assert!(matches!(status.get(), ReferenceLoad::Failed(why) if why.contains("not a WAV")));
+        assert_eq!(shared.try_load().unwrap().1, None, "nothing stored");
+
+        let voice = affetto_dsp::synth::render(
+            &affetto_dsp::synth::Phrase::sung(vec![
+                affetto_dsp::synth::Note::new(57.0, 1.5, affetto_dsp::synth::Vowel::A),
+                affetto_dsp::synth::Note::new(60.0, 1.5, affetto_dsp::synth::Vowel::O),
+            ]),
+            22_050,
+            7,
+        );
+        let good = dir.join("voice.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22_050,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut writer = hound::WavWriter::create(&good, spec).unwrap();
+        voice
+            .samples
+            .iter()
+            .for_each(|x| writer.write_sample(*x).unwrap());
+        writer.finalize().unwrap();
+        load_reference_file(&good, &shared, &status);
+        assert_eq!(status.get(), ReferenceLoad::Loaded("voice.wav".into()));
+        let profile = shared.try_load().unwrap().1.expect("a style was stored");
+        assert!((profile.f0_median_st - 58.5).abs() < 2.0, "{profile:?}");
+        assert!(describe(&profile).starts_with("around "));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
