@@ -3,10 +3,15 @@
 
 use std::cell::Cell;
 use std::ffi::CString;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window,
+};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
@@ -27,6 +32,7 @@ struct PluginExtensions {
     params: Option<PluginParams>,
     state: Option<PluginState>,
     ports_config: Option<PluginAudioPortsConfig>,
+    gui: Option<PluginGui>,
 }
 
 /// Host callbacks that may come from any thread.
@@ -35,6 +41,8 @@ pub struct HostShared {
     extensions: OnceLock<PluginExtensions>,
     restart_requests: AtomicU32,
     callback_requested: AtomicBool,
+    /// `clap_host_gui.closed()` calls: an embedded editor closes only when the host says so.
+    gui_closed_calls: AtomicU32,
 }
 
 impl<'a> SharedHandler<'a> for HostShared {
@@ -44,6 +52,7 @@ impl<'a> SharedHandler<'a> for HostShared {
             params: instance.get_extension(),
             state: instance.get_extension(),
             ports_config: instance.get_extension(),
+            gui: instance.get_extension(),
         });
     }
 
@@ -55,6 +64,27 @@ impl<'a> SharedHandler<'a> for HostShared {
 
     fn request_callback(&self) {
         self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The host's window accepts whatever size the editor asks for.
+impl HostGuiImpl for HostShared {
+    fn resize_hints_changed(&self) {}
+
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+
+    fn closed(&self, _was_destroyed: bool) {
+        self.gui_closed_calls.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -99,7 +129,8 @@ impl HostHandlers for TestHost {
         builder
             .register::<HostLatency>()
             .register::<HostParams>()
-            .register::<HostState>();
+            .register::<HostState>()
+            .register::<HostGui>();
     }
 }
 
@@ -149,14 +180,20 @@ fn plugin_entry() -> &'static PluginEntry {
     })
 }
 
+/// What an active instance processes with: the audio processor and the host's buffers. It can
+/// move to a thread of its own, as a DAW's audio thread holds it (see [`BackgroundAudio`]).
+pub struct AudioSide {
+    processor: StartedPluginAudioProcessor<TestHost>,
+    buffers: ProcessBuffers,
+    steady_time: u64,
+}
+
 /// One Affetto instance in the test host.
 pub struct AffettoInstance {
-    processor: Option<StartedPluginAudioProcessor<TestHost>>,
-    buffers: Option<ProcessBuffers>,
+    audio: Option<AudioSide>,
     /// Main channels of the selected layout.
     channels: usize,
     instance: PluginInstance<TestHost>,
-    steady_time: u64,
 }
 
 impl Default for AffettoInstance {
@@ -198,11 +235,9 @@ impl AffettoInstance {
         )
         .expect("Affetto instantiates");
         Self {
-            processor: None,
-            buffers: None,
+            audio: None,
             channels: 2,
             instance,
-            steady_time: 0,
         }
     }
 
@@ -215,10 +250,7 @@ impl AffettoInstance {
 
     /// Selects the audio-ports configuration whose main input has `channels` channels.
     pub fn select_layout(&mut self, channels: usize) {
-        assert!(
-            self.processor.is_none(),
-            "layouts change only while inactive"
-        );
+        assert!(self.audio.is_none(), "layouts change only while inactive");
         let config = self
             .extensions()
             .ports_config
@@ -251,9 +283,9 @@ impl AffettoInstance {
             .instance
             .activate(|_, _| (), configuration)
             .expect("activation succeeds");
-        self.processor = Some(stopped.start_processing().expect("processing starts"));
+        let processor = stopped.start_processing().expect("processing starts");
         let silent = || vec![0.0f32; max_block];
-        self.buffers = Some(ProcessBuffers {
+        let buffers = ProcessBuffers {
             main_in: (0..self.channels).map(|_| silent()).collect(),
             main_out: (0..self.channels).map(|_| silent()).collect(),
             sidechain: (0..2).map(|_| silent()).collect(),
@@ -261,6 +293,11 @@ impl AffettoInstance {
             output_ports: AudioPorts::with_capacity(self.channels, 1),
             events: EventBuffer::with_capacity(64),
             output_events: EventBuffer::with_capacity(64),
+        };
+        self.audio = Some(AudioSide {
+            processor,
+            buffers,
+            steady_time: 0,
         });
         self.pump_main_thread();
         Activation {
@@ -271,16 +308,15 @@ impl AffettoInstance {
     }
 
     pub fn deactivate(&mut self) {
-        if let Some(processor) = self.processor.take() {
-            self.instance.deactivate(processor.stop_processing());
+        if let Some(audio) = self.audio.take() {
+            self.instance.deactivate(audio.processor.stop_processing());
         }
-        self.buffers = None;
         self.pump_main_thread();
     }
 
     /// `clap_plugin.reset()`: what a host calls after a transport jump.
     pub fn reset(&mut self) {
-        self.processor.as_mut().expect("active").reset();
+        self.audio.as_mut().expect("active").processor.reset();
     }
 
     pub fn latency_samples(&mut self) -> u32 {
@@ -303,7 +339,7 @@ impl AffettoInstance {
     }
 
     /// Runs the main-thread callback the plugin asked for, as a host's event loop would.
-    fn pump_main_thread(&mut self) {
+    pub fn pump_main_thread(&mut self) {
         let requested = self
             .instance
             .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::SeqCst));
@@ -409,8 +445,180 @@ impl AffettoInstance {
         param_events: &[(u32, ClapId, f64)],
         in_place: bool,
     ) {
-        let processor = self.processor.as_mut().expect("active");
-        let buffers = self.buffers.as_mut().expect("active");
+        self.audio
+            .as_mut()
+            .expect("active")
+            .process(audio, frames, param_events, in_place);
+        self.pump_main_thread();
+    }
+
+    /// Runs a whole signal through in blocks of `block` frames; events are given in absolute
+    /// sample positions and are delivered in the block that contains them.
+    pub fn process_signal(
+        &mut self,
+        signal: &[Vec<f32>],
+        block: usize,
+        param_events: &[(usize, ClapId, f64)],
+        in_place: bool,
+    ) -> Vec<Vec<f32>> {
+        let total = signal[0].len();
+        let mut output: Vec<Vec<f32>> = signal.iter().map(|c| vec![0.0; c.len()]).collect();
+        let mut chunk: Vec<Vec<f32>> = signal.iter().map(|_| vec![0.0; block]).collect();
+        let mut start = 0;
+        while start < total {
+            let frames = block.min(total - start);
+            for (c, s) in chunk.iter_mut().zip(signal) {
+                c[..frames].copy_from_slice(&s[start..start + frames]);
+            }
+            let events: Vec<(u32, ClapId, f64)> = param_events
+                .iter()
+                .filter(|(at, _, _)| (start..start + frames).contains(at))
+                .map(|&(at, id, value)| ((at - start) as u32, id, value))
+                .collect();
+            self.process(&mut chunk, frames, &events, in_place);
+            for (o, c) in output.iter_mut().zip(&chunk) {
+                o[start..start + frames].copy_from_slice(&c[..frames]);
+            }
+            start += frames;
+        }
+        output
+    }
+}
+
+/// The audio side on a thread of its own, processing a signal over and over in blocks at the
+/// pace of real time, as a DAW plays a track while the user works in the editor.
+pub struct BackgroundAudio {
+    stop: Arc<AtomicBool>,
+    blocks: Arc<AtomicU64>,
+    longest_block_ns: Arc<AtomicU64>,
+    thread: JoinHandle<AudioSide>,
+}
+
+impl BackgroundAudio {
+    /// Blocks processed so far.
+    pub fn blocks(&self) -> u64 {
+        self.blocks.load(Ordering::SeqCst)
+    }
+
+    /// The longest single process call so far.
+    pub fn longest_block(&self) -> Duration {
+        Duration::from_nanos(self.longest_block_ns.load(Ordering::SeqCst))
+    }
+}
+
+impl AffettoInstance {
+    /// Moves the active audio side to its own thread, which plays `signal` (`[channel][frame]`)
+    /// in a loop, `block` frames at a time, one block per `block / sample_rate_hz` seconds.
+    pub fn start_background_audio(
+        &mut self,
+        signal: Vec<Vec<f32>>,
+        block: usize,
+        sample_rate_hz: f64,
+    ) -> BackgroundAudio {
+        let mut side = self.audio.take().expect("active");
+        let stop = Arc::new(AtomicBool::new(false));
+        let blocks = Arc::new(AtomicU64::new(0));
+        let longest_block_ns = Arc::new(AtomicU64::new(0));
+        let (stop_flag, block_count, longest) =
+            (stop.clone(), blocks.clone(), longest_block_ns.clone());
+        let thread = std::thread::Builder::new()
+            .name("test-host-audio".into())
+            .spawn(move || {
+                let block_time = Duration::from_secs_f64(block as f64 / sample_rate_hz);
+                let total = signal[0].len();
+                let mut chunk: Vec<Vec<f32>> = signal.iter().map(|_| vec![0.0; block]).collect();
+                let started = Instant::now();
+                let mut position = 0;
+                let mut count = 0u32;
+                while !stop_flag.load(Ordering::SeqCst) {
+                    for (c, s) in chunk.iter_mut().zip(&signal) {
+                        for (i, x) in c.iter_mut().enumerate() {
+                            *x = s[(position + i) % total];
+                        }
+                    }
+                    position = (position + block) % total;
+                    let before = Instant::now();
+                    side.process(&mut chunk, block, &[], true);
+                    longest.fetch_max(before.elapsed().as_nanos() as u64, Ordering::SeqCst);
+                    block_count.fetch_add(1, Ordering::SeqCst);
+                    count += 1;
+                    if let Some(wait) = (block_time * count).checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
+                side
+            })
+            .expect("the audio thread starts");
+        BackgroundAudio {
+            stop,
+            blocks,
+            longest_block_ns,
+            thread,
+        }
+    }
+
+    /// Stops the audio thread and takes its audio side back.
+    pub fn stop_background_audio(&mut self, audio: BackgroundAudio) {
+        audio.stop.store(true, Ordering::SeqCst);
+        let side = audio
+            .thread
+            .join()
+            .expect("the audio thread ran without panicking");
+        self.audio = Some(side);
+        self.pump_main_thread();
+    }
+
+    fn gui(&mut self) -> PluginGui {
+        self.extensions()
+            .gui
+            .expect("Affetto implements the GUI extension")
+    }
+
+    /// Opens the editor embedded in the X11 window `parent`, as a Linux DAW does; returns the
+    /// size the editor asked for.
+    pub fn open_editor(&mut self, parent: u32) -> GuiSize {
+        let gui = self.gui();
+        let handle = &mut self.instance.plugin_handle();
+        let x11 = GuiConfiguration {
+            api_type: GuiApiType::X11,
+            is_floating: false,
+        };
+        assert!(
+            gui.is_api_supported(handle, x11),
+            "embedded X11 is supported"
+        );
+        gui.create(handle, x11).expect("the editor is created");
+        let size = gui.get_size(handle).expect("the editor has a size");
+        // SAFETY: the parent window stays open until after `close_editor`.
+        unsafe { gui.set_parent(handle, Window::from_x11_handle(parent.into())) }
+            .expect("the editor takes the parent window");
+        gui.show(handle).expect("the editor shows");
+        self.pump_main_thread();
+        size
+    }
+
+    pub fn close_editor(&mut self) {
+        let gui = self.gui();
+        gui.destroy(&mut self.instance.plugin_handle());
+        self.pump_main_thread();
+    }
+}
+
+impl AudioSide {
+    /// Processes `audio[channel][..frames]` through the plugin and writes the output back into
+    /// `audio`. `param_events` are (sample offset, parameter, CLAP value). With `in_place` the
+    /// output buffers are the input buffers, as most DAWs do it.
+    ///
+    /// # Panics
+    /// If not active, or if `frames` exceeds the activation's maximum block.
+    pub fn process(
+        &mut self,
+        audio: &mut [Vec<f32>],
+        frames: usize,
+        param_events: &[(u32, ClapId, f64)],
+        in_place: bool,
+    ) {
+        let (processor, buffers) = (&mut self.processor, &mut self.buffers);
         assert!(
             frames <= buffers.main_in[0].len(),
             "block longer than the activation allows"
@@ -479,39 +687,6 @@ impl AffettoInstance {
         for (host, ours) in audio.iter_mut().zip(result) {
             host[..frames].copy_from_slice(&ours[..frames]);
         }
-        self.pump_main_thread();
-    }
-
-    /// Runs a whole signal through in blocks of `block` frames; events are given in absolute
-    /// sample positions and are delivered in the block that contains them.
-    pub fn process_signal(
-        &mut self,
-        signal: &[Vec<f32>],
-        block: usize,
-        param_events: &[(usize, ClapId, f64)],
-        in_place: bool,
-    ) -> Vec<Vec<f32>> {
-        let total = signal[0].len();
-        let mut output: Vec<Vec<f32>> = signal.iter().map(|c| vec![0.0; c.len()]).collect();
-        let mut chunk: Vec<Vec<f32>> = signal.iter().map(|_| vec![0.0; block]).collect();
-        let mut start = 0;
-        while start < total {
-            let frames = block.min(total - start);
-            for (c, s) in chunk.iter_mut().zip(signal) {
-                c[..frames].copy_from_slice(&s[start..start + frames]);
-            }
-            let events: Vec<(u32, ClapId, f64)> = param_events
-                .iter()
-                .filter(|(at, _, _)| (start..start + frames).contains(at))
-                .map(|&(at, id, value)| ((at - start) as u32, id, value))
-                .collect();
-            self.process(&mut chunk, frames, &events, in_place);
-            for (o, c) in output.iter_mut().zip(&chunk) {
-                o[start..start + frames].copy_from_slice(&c[..frames]);
-            }
-            start += frames;
-        }
-        output
     }
 }
 

@@ -5,11 +5,13 @@
 //! process call aborts the test process.
 
 mod bundle;
+mod display;
 mod host;
 mod signals;
 mod threads;
 
 pub use bundle::plugin_bundle;
-pub use host::{Activation, AffettoInstance, ParamIds};
+pub use display::{HostWindow, VirtualDisplay};
+pub use host::{Activation, AffettoInstance, BackgroundAudio, ParamIds};
 pub use signals::{assert_pure_delay, impulse_over_noise};
 pub use threads::{thread_count, thread_names, threads_settle_to};
