@@ -597,6 +597,31 @@ impl AffettoInstance {
         size
     }
 
+    /// `clap_plugin_gui.get_size()` of the open editor, in physical pixels.
+    pub fn editor_size(&mut self) -> GuiSize {
+        let gui = self.gui();
+        gui.get_size(&self.instance.plugin_handle())
+            .expect("the editor has a size")
+    }
+
+    /// The host's scale for the open editor (a HiDPI screen); `false` if refused.
+    pub fn set_editor_scale(&mut self, scale: f64) -> bool {
+        let gui = self.gui();
+        let accepted = gui.set_scale(&self.instance.plugin_handle(), scale).is_ok();
+        self.pump_main_thread();
+        accepted
+    }
+
+    /// Resizes the open editor as a host does when the user drags its frame; `false` if refused.
+    pub fn set_editor_size(&mut self, width: u32, height: u32) -> bool {
+        let gui = self.gui();
+        let accepted = gui
+            .set_size(&self.instance.plugin_handle(), GuiSize { width, height })
+            .is_ok();
+        self.pump_main_thread();
+        accepted
+    }
+
     pub fn close_editor(&mut self) {
         let gui = self.gui();
         gui.destroy(&mut self.instance.plugin_handle());

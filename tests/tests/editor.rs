@@ -144,5 +144,53 @@ fn the_editor_shows_the_voice_and_opens_and_closes_while_audio_runs() {
     );
     drop(window);
     plugin.deactivate();
+    the_size_follows_the_host_scale_and_is_saved_with_the_project(&display, &mut plugin);
     drop(display);
+}
+
+/// Polls `size` for up to two seconds until it gives `wanted` (the window thread applies a
+/// resize or a scale change asynchronously); returns the last size seen.
+fn size_settles(plugin: &mut AffettoInstance, wanted: (u32, u32)) -> (u32, u32) {
+    let mut seen = (0, 0);
+    for _ in 0..200 {
+        let size = plugin.editor_size();
+        seen = (size.width, size.height);
+        if seen == wanted {
+            break;
+        }
+        run_host_for(plugin, Duration::from_millis(10));
+    }
+    seen
+}
+
+fn the_size_follows_the_host_scale_and_is_saved_with_the_project(
+    display: &VirtualDisplay,
+    plugin: &mut AffettoInstance,
+) {
+    let window = HostWindow::open(display, 1600, 1200);
+    plugin.open_editor(window.id);
+    let logical = plugin.editor_size();
+    assert!(plugin.set_editor_scale(2.0), "the host's scale is taken");
+    let doubled = (2 * logical.width, 2 * logical.height);
+    assert_eq!(
+        size_settles(plugin, doubled),
+        doubled,
+        "at scale 2 the editor is twice as many pixels"
+    );
+    assert!(plugin.set_editor_scale(1.0));
+    assert!(plugin.set_editor_size(1100, 760), "the editor resizes");
+    assert_eq!(size_settles(plugin, (1100, 760)), (1100, 760));
+    plugin.close_editor();
+    let state = plugin.save_state();
+
+    let mut reopened = AffettoInstance::new();
+    assert!(reopened.load_state(&state));
+    reopened.open_editor(window.id);
+    let size = reopened.editor_size();
+    reopened.close_editor();
+    assert_eq!(
+        (size.width, size.height),
+        (1100, 760),
+        "the project remembers the editor's size"
+    );
 }
