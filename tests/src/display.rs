@@ -11,10 +11,14 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
-/// A private Xvfb server, stopped when dropped.
+/// A private Xvfb server. It ends by itself once its last client has gone (`-terminate`), so it
+/// outlives any X connection a library keeps open until the test process exits: killing it
+/// under such a connection makes Xlib end the process from its I/O error handler.
 pub struct VirtualDisplay {
     server: Child,
     pub name: String,
+    /// Held open so the server does not terminate between the test's own windows.
+    _keep_alive: Option<RustConnection>,
 }
 
 impl VirtualDisplay {
@@ -30,15 +34,28 @@ impl VirtualDisplay {
             }
             let name = format!(":{number}");
             let server = Command::new("Xvfb")
-                .args([&name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .args([
+                    &name,
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                    "-terminate",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("Xvfb runs (Debian package xvfb; .ci/install-test-deps installs it)");
             let started = Instant::now();
-            let mut display = Self { server, name };
+            let mut display = Self {
+                server,
+                name,
+                _keep_alive: None,
+            };
             while started.elapsed() < Duration::from_secs(10) {
-                if RustConnection::connect(Some(&display.name)).is_ok() {
+                if let Ok((connection, _)) = RustConnection::connect(Some(&display.name)) {
+                    display._keep_alive = Some(connection);
                     // SAFETY: set once, before this test process opens any window; nothing
                     // reads the environment concurrently.
                     unsafe { std::env::set_var("DISPLAY", &display.name) };
@@ -50,15 +67,17 @@ impl VirtualDisplay {
                 std::thread::sleep(Duration::from_millis(50));
             }
             let _ = display.server.kill();
+            let _ = display.server.wait();
         }
         panic!("no Xvfb display could be started on :70..:119");
     }
 }
 
 impl Drop for VirtualDisplay {
+    /// Lets go of the test's connection; the server exits when the last client does.
     fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        self._keep_alive = None;
+        let _ = self.server.try_wait();
     }
 }
 

@@ -23,6 +23,13 @@ const ACCENT_RGB: [u8; 3] = [86, 170, 255];
 /// limit (a block here takes well under a millisecond).
 const STALL: Duration = Duration::from_millis(250);
 
+/// Descriptors the cycles may add: none is kept per editor (a leak would add 100 or more).
+const FILES_KEPT_OPEN: usize = 2;
+
+fn open_file_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |fds| fds.count())
+}
+
 fn screenshot_path() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
@@ -111,7 +118,9 @@ fn the_editor_shows_the_voice_and_opens_and_closes_while_audio_runs() {
         thread_names()
     );
 
-    // A hundred open/close cycles with the audio running.
+    // A hundred open/close cycles with the audio running. The first editor has opened what
+    // the X and GL libraries keep for the process; from here on nothing may pile up.
+    let files_before = open_file_count();
     let mut stalled_cycles = Vec::new();
     for cycle in 0..OPEN_CLOSE_CYCLES {
         let blocks_before = audio.blocks();
@@ -123,12 +132,17 @@ fn the_editor_shows_the_voice_and_opens_and_closes_while_audio_runs() {
             stalled_cycles.push(cycle);
         }
     }
+    let files_after = open_file_count();
     let longest = audio.longest_block();
     let blocks = audio.blocks();
     plugin.stop_background_audio(audio);
     println!(
-        "{OPEN_CLOSE_CYCLES} open/close cycles: {blocks} blocks processed, longest {longest:?}, threads {threads_before} -> {}",
+        "{OPEN_CLOSE_CYCLES} open/close cycles: {blocks} blocks processed, longest {longest:?}, threads {threads_before} -> {}, open files {files_before} -> {files_after}",
         thread_count()
+    );
+    assert!(
+        files_after <= files_before + FILES_KEPT_OPEN,
+        "file descriptors leaked: {files_before} -> {files_after}"
     );
     assert!(
         stalled_cycles.is_empty(),
