@@ -624,7 +624,7 @@ impl AffettoInstance {
 
     pub fn close_editor(&mut self) {
         let gui = self.gui();
-        gui.destroy(&mut self.instance.plugin_handle());
+        gui.destroy(&self.instance.plugin_handle());
         self.pump_main_thread();
     }
 }

@@ -84,7 +84,7 @@ fn the_editor_shows_the_voice_and_opens_and_closes_while_audio_runs() {
     let accent = pixels
         .iter()
         .enumerate()
-        .filter(|(i, p)| i % width > width * 3 / 10 && i / width < height * 4 / 10)
+        .filter(|(i, _)| i % width > width * 3 / 10 && i / width < height * 4 / 10)
         .filter(|(_, p)| **p == ACCENT_RGB)
         .count();
     let distinct: std::collections::HashSet<_> = pixels.iter().collect();
