@@ -7,8 +7,27 @@
 /// Partial sums per reduction.
 pub(crate) const LANES: usize = 8;
 
-/// Σ a·b over the common length of `a` and `b`.
+/// Σ a·b over the common length of `a` and `b`. On processors with AVX2 the same eight lanes run
+/// in one 256-bit register instead of two 128-bit ones: the same operations in the same order,
+/// so the result is bit for bit the same, for about half the instructions (the pitch marks'
+/// cycle matching is mostly this).
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_in_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_in_lanes(a, b)
+}
+
+#[inline(always)]
+fn dot_in_lanes(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = a_chunks
@@ -41,6 +60,8 @@ mod tests {
                 .sum();
             // f32 partial sums of ≤ 40 terms of magnitude ≤ 1: within a few ulps of 40.
             assert!((dot(&a, &b) as f64 - plain).abs() < 1e-5, "len {len}");
+            // Whichever instruction set runs it, the lanes add in the same order.
+            assert_eq!(dot(&a, &b).to_bits(), dot_in_lanes(&a, &b).to_bits());
         }
     }
 }

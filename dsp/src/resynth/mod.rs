@@ -140,6 +140,9 @@ pub struct Resynthesizer {
     grain_count: usize,
     /// Synthesis position of the next grain.
     next_grain_centre: f64,
+    /// The last formant shift asked (semitones) and its ratio: asked every sample to see whether
+    /// a grain is due, and it changes only while the control glides.
+    formant_ratio_of_st: (f32, f64),
     /// 0 = untouched input, 1 = grains; follows voicing with [`VOICING_FADE_S`] ramps.
     voiced_weight: f32,
     voicing_step: f32,
@@ -190,6 +193,7 @@ impl Resynthesizer {
             grains: [Grain::default(); MAX_GRAINS],
             grain_count: 0,
             next_grain_centre: -(delay_samples as f64),
+            formant_ratio_of_st: (0.0, 1.0),
             voiced_weight: 0.0,
             voicing_step: 1.0 / (VOICING_FADE_S * sample_rate_hz).max(1.0),
             engaged_weight: 0.0,
@@ -286,11 +290,7 @@ impl Resynthesizer {
             };
             self.start_grains(output_at, &wanted);
 
-            let voiced = retiming
-                || self
-                    .f0
-                    .period_at(output_at - self.elastic.lag_samples())
-                    .is_some();
+            let voiced = retiming || self.f0.voiced_at(output_at - self.elastic.lag_samples());
             self.engaged_weight = step_towards(self.engaged_weight, engaged, self.engage_step);
             self.voiced_weight = step_towards(self.voiced_weight, voiced, self.voicing_step);
             let weight = self.engaged_weight * self.voiced_weight;
@@ -326,7 +326,7 @@ impl Resynthesizer {
             self.voice.push(voice[i]);
         }
         let output_at = self.voice.written() as f64 - 1.0 - self.delay_samples as f64;
-        let voiced = self.f0.period_at(output_at).is_some();
+        let voiced = self.f0.voiced_at(output_at);
         self.voiced_weight = if voiced { 1.0 } else { 0.0 };
         self.grain_count = 0;
         self.next_grain_centre = output_at + 1.0;
@@ -335,7 +335,14 @@ impl Resynthesizer {
 
     /// Starts every grain whose window reaches `output_at`.
     fn start_grains(&mut self, output_at: f64, wanted: &WantedShifts) {
-        // Ratios are computed once a grain is due, not for every sample.
+        if self.formant_ratio_of_st.0 != wanted.formant_shift_st {
+            self.formant_ratio_of_st = (
+                wanted.formant_shift_st,
+                2f64.powf(wanted.formant_shift_st as f64 / 12.0),
+            );
+        }
+        // The grain's ratios (which read the emotion's shift track) are computed once it is due,
+        // not for every sample.
         let mut shifts: Option<GrainShifts> = None;
         loop {
             let centre = self.next_grain_centre;
@@ -346,10 +353,7 @@ impl Resynthesizer {
             };
             let lead = match self.f0.period_at(cut_at) {
                 Some(period) => {
-                    let formant_ratio = shifts
-                        .get_or_insert_with(|| wanted_here().ratios())
-                        .formant_ratio;
-                    1.25 * period.min(self.period_range_samples.1) / formant_ratio
+                    1.25 * period.min(self.period_range_samples.1) / self.formant_ratio_of_st.1
                 }
                 None => self.unvoiced_spacing_samples,
             };
