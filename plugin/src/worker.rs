@@ -2,8 +2,8 @@
 //!
 //! Started in `activate` (Studio mode only: Live mode never waits for it), stopped and joined
 //! on deactivate, on the next activation and on drop, so no thread outlives its activation. The
-//! thread polls its ring every millisecond rather than being woken (waking it would put a system
-//! call on the audio thread) and answers in threes, when they are due. candle hands its matrix
+//! thread polls its ring every 2 ms (`WORKER_POLL`) rather than being woken (waking it would put a
+//! system call on the audio thread) and answers in threes, when they are due. candle hands its matrix
 //! products to rayon; the worker runs on a rayon pool of one thread of its own, since handing a
 //! product this small to other threads costs more than computing it (`cargo xtask bench`: 247 µs
 //! a frame through the global pool, 101 µs confined) and a plugin should not start a pool across
@@ -17,11 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use affetto_dsp::pitch::neural::link::WORKER_POLL;
 use affetto_dsp::pitch::neural::{NeuralCounters, NeuralLink, PitchNet, neural_channel};
 use nice_plug::prelude::*;
-
-/// Sleep between looks at the ring: far below the 20 ms the tracker waits.
-const IDLE_POLL: Duration = Duration::from_millis(1);
 
 /// Environment variable that makes the worker misbehave, for the robustness tests: `panic`
 /// panics on its first frame, `stall` sleeps [`STALL`] before every batch so its answers are
@@ -92,7 +90,7 @@ impl NeuralWorker {
                             std::thread::sleep(STALL);
                         }
                         match service.serve_due() {
-                            Ok(0) => std::thread::sleep(IDLE_POLL),
+                            Ok(0) => std::thread::sleep(WORKER_POLL),
                             Ok(_) => {}
                             Err(error) => {
                                 nice_error!(

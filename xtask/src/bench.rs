@@ -173,7 +173,7 @@ fn neural_worker(samples: &[f32], controls: &Controls, report: &mut String) -> R
             pool.install(|| {
                 while !stop.load(Ordering::Acquire) {
                     if service.serve_due().unwrap_or(0) == 0 {
-                        std::thread::sleep(Duration::from_millis(1));
+                        std::thread::sleep(affetto_dsp::pitch::neural::link::WORKER_POLL);
                     }
                 }
             })

@@ -26,9 +26,15 @@ pub const RING_FRAMES: usize = 32;
 const MAX_BATCH: usize = 8;
 /// A worker thread serves once this many windows are queued, or once the oldest has waited
 /// [`DUE_WAIT`]: the network's cost is mostly per call, so answering frames in threes costs
-/// far less than one by one, and 10 ms of the 20 ms the tracker waits leaves room to spare.
+/// far less than one by one. Frames come every 5 ms, so the third comes 10 ms after the first,
+/// give or take a host block; at 10 ms the wait ran out first and most batches were of two.
+/// 12 ms, plus a [`WORKER_POLL`] to notice the first and a batch's compute (≈ 0.4 ms), still
+/// answers within 15 ms of the 20 ms the tracker waits.
 pub const DUE_BATCH: usize = 3;
-pub const DUE_WAIT: Duration = Duration::from_millis(10);
+pub const DUE_WAIT: Duration = Duration::from_millis(12);
+/// How often a worker thread looks at the ring when there is nothing to do: each look is a
+/// wake-up (the audio thread makes no system call to signal one), so not more than needed.
+pub const WORKER_POLL: Duration = Duration::from_millis(2);
 
 /// One analysis window, as the tracker cut it.
 #[derive(Clone)]
