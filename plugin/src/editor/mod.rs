@@ -161,6 +161,7 @@ impl Editor for AffettoEditor {
             pitch_view: PitchView::default(),
             meters: LevelMeters::default(),
             reference_path: String::new(),
+            blocks_seen: 0,
         };
         let settings = EguiNiceSettings::new()
             .with_tile("Affetto")
@@ -206,11 +207,20 @@ impl Editor for AffettoEditor {
 }
 
 /// Peak meters that fall at a steady rate, as a DAW's do.
-#[derive(Default)]
 struct LevelMeters {
     input_db: f32,
     output_db: f32,
     last: Option<std::time::Instant>,
+}
+
+impl Default for LevelMeters {
+    fn default() -> Self {
+        Self {
+            input_db: METER_FLOOR_DB,
+            output_db: METER_FLOOR_DB,
+            last: None,
+        }
+    }
 }
 
 /// Meters show −60…0 dBFS.
@@ -218,6 +228,11 @@ const METER_FLOOR_DB: f32 = -60.0;
 const METER_FALL_DB_PER_S: f32 = 24.0;
 
 impl LevelMeters {
+    /// Both meters at the floor: nothing left to animate.
+    fn at_rest(&self) -> bool {
+        self.input_db <= METER_FLOOR_DB && self.output_db <= METER_FLOOR_DB
+    }
+
     fn update(&mut self, (input_peak, output_peak): (f32, f32)) {
         let now = std::time::Instant::now();
         let elapsed_s = self.last.map_or(0.0, |last| (now - last).as_secs_f32());
@@ -289,6 +304,8 @@ struct EditorApp {
     pitch_view: PitchView,
     meters: LevelMeters,
     reference_path: String,
+    /// Blocks the audio thread had processed at the last repaint.
+    blocks_seen: u64,
 }
 
 impl EditorApp {
@@ -431,8 +448,14 @@ impl NiceEguiApp for EditorApp {
                     .show(ui);
                 });
             });
-        // The pitch view scrolls with the audio.
-        ui.ctx().request_repaint();
+        // The pitch view scrolls and the meters fall while audio runs; with the transport
+        // stopped (no blocks) and the meters at rest the editor waits for input, and costs
+        // nothing.
+        let blocks = self.feed.blocks_processed();
+        if blocks != self.blocks_seen || !self.meters.at_rest() {
+            self.blocks_seen = blocks;
+            ui.ctx().request_repaint();
+        }
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
@@ -464,6 +487,18 @@ mod tests {
         };
         assert_eq!(huge.sanitized(), EditorSize::MAX);
         assert_eq!(EditorSize::DEFAULT.sanitized(), EditorSize::DEFAULT);
+    }
+
+    #[test]
+    fn meters_fall_to_rest_and_rise_at_once() {
+        let mut meters = LevelMeters::default();
+        assert!(meters.at_rest(), "a new editor has nothing to animate");
+        meters.update((0.5, 0.25));
+        assert!((meters.input_db - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+        assert!(!meters.at_rest());
+        meters.last = Some(std::time::Instant::now() - std::time::Duration::from_secs(5));
+        meters.update((0.0, 0.0));
+        assert!(meters.at_rest(), "5 s at 24 dB/s bring −6 dB below −60 dB");
     }
 
     #[test]
