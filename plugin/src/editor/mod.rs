@@ -30,7 +30,7 @@ use nice_plug_egui::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use feed::{DisplayFeed, DisplayWriter, HISTORY_S, WorkerStatus, display_feed, peak_of};
+pub use feed::{DisplayFeed, DisplayWriter, WorkerStatus, display_feed, peak_of};
 pub use pitch_view::note_name;
 
 use crate::Affetto;
