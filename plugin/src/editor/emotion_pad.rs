@@ -6,10 +6,7 @@
 //! a begin/set/end gesture, so a host in automation-write mode records a drag as one move.
 
 use affetto_dsp::emotion::EmotionPreset;
-use egui::{
-    self, Align2, CornerRadius, FontId, Pos2, Rect, Response, Sense, Stroke, StrokeKind, Ui, Vec2,
-    pos2,
-};
+use egui::{self, Align2, FontId, Pos2, Rect, Response, Sense, Stroke, Ui, Vec2, pos2};
 use nice_plug::prelude::*;
 
 use super::theme;
@@ -160,7 +157,7 @@ impl<'a> EmotionPad<'a> {
 
     fn paint(&self, ui: &Ui, rect: Rect) {
         let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, CornerRadius::same(4), theme::PANEL_DARK);
+        theme::fill_panel(&painter, rect);
         let grid = Stroke::new(1.0, theme::GRID);
         painter.line_segment(
             [
@@ -237,12 +234,7 @@ impl<'a> EmotionPad<'a> {
             Stroke::new(2.0, theme::ACCENT.gamma_multiply(0.6)),
         );
         painter.circle_filled(point, 6.0, theme::ACCENT);
-        painter.rect_stroke(
-            rect,
-            CornerRadius::same(4),
-            Stroke::new(1.0, theme::GRID),
-            StrokeKind::Inside,
-        );
+        theme::outline_panel(&painter, rect);
     }
 }
 

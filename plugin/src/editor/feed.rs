@@ -272,17 +272,7 @@ mod tests {
     use super::*;
 
     fn view(index: u64, cents: f32) -> FrameView {
-        FrameView {
-            index,
-            voiced: true,
-            input_cents: cents,
-            intonation_cents: cents,
-            vibrato_extent_cents: 0.0,
-            vibrato_rate_hz: 0.0,
-            vibrato_presence: 0.0,
-            target_cents: cents,
-            energy_db: -20.0,
-        }
+        super::super::held_frame(index, cents, cents)
     }
 
     #[test]

@@ -470,6 +470,27 @@ impl NiceEguiApp for EditorApp {
     }
 }
 
+/// A voiced frame without vibrato at `input_cents`, taken to `target_cents`: what the editor's
+/// tests feed their views.
+#[cfg(test)]
+fn held_frame(
+    index: u64,
+    input_cents: f32,
+    target_cents: f32,
+) -> affetto_dsp::frame_view::FrameView {
+    affetto_dsp::frame_view::FrameView {
+        index,
+        voiced: true,
+        input_cents,
+        intonation_cents: input_cents,
+        vibrato_extent_cents: 0.0,
+        vibrato_rate_hz: 0.0,
+        vibrato_presence: 0.0,
+        target_cents,
+        energy_db: -20.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

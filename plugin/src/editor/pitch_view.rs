@@ -3,10 +3,7 @@
 
 use affetto_dsp::frame_view::FrameView;
 use affetto_dsp::pitch::HOP_S;
-use egui::{
-    Align2, CornerRadius, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec2,
-    pos2,
-};
+use egui::{Align2, CornerRadius, FontId, Mesh, Pos2, Rect, Sense, Shape, Stroke, Ui, Vec2, pos2};
 
 use super::feed::{HISTORY_S, PitchHistory};
 use super::theme;
@@ -90,7 +87,7 @@ impl PitchView {
             *high += RANGE_EASING * (wanted.1 - *high);
         }
         let painter = ui.painter_at(rect);
-        painter.rect_filled(rect, CornerRadius::same(4), theme::PANEL_DARK);
+        theme::fill_panel(&painter, rect);
         let (low, high) = self.range_cents;
         let y_of = |cents: f32| rect.bottom() - (cents - low) / (high - low) * rect.height();
 
@@ -213,12 +210,7 @@ impl PitchView {
                 theme::VOICED,
             );
         }
-        painter.rect_stroke(
-            rect,
-            CornerRadius::same(4),
-            Stroke::new(1.0, theme::GRID),
-            StrokeKind::Inside,
-        );
+        theme::outline_panel(&painter, rect);
     }
 }
 
@@ -227,17 +219,7 @@ mod tests {
     use super::*;
 
     fn voiced(cents: f32, target: f32) -> FrameView {
-        FrameView {
-            index: 0,
-            voiced: true,
-            input_cents: cents,
-            intonation_cents: cents,
-            vibrato_extent_cents: 0.0,
-            vibrato_rate_hz: 0.0,
-            vibrato_presence: 0.0,
-            target_cents: target,
-            energy_db: -20.0,
-        }
+        super::super::held_frame(0, cents, target)
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The editor's colours, in one place so every panel agrees.
 
-use egui::Color32;
+use egui::{Color32, CornerRadius, Painter, Rect, Stroke, StrokeKind};
 
 pub const PANEL_DARK: Color32 = Color32::from_rgb(24, 26, 31);
 pub const GRID: Color32 = Color32::from_rgb(44, 48, 56);
@@ -14,3 +14,18 @@ pub const VIBRATO_BAND: Color32 = Color32::from_rgba_premultiplied(40, 80, 120, 
 pub const VOICED: Color32 = Color32::from_rgb(96, 180, 120);
 pub const WARNING: Color32 = Color32::from_rgb(235, 170, 70);
 pub const METER_HOT: Color32 = Color32::from_rgb(230, 80, 70);
+
+/// The dark rounded ground the pad and the pitch view are drawn on.
+pub fn fill_panel(painter: &Painter, rect: Rect) {
+    painter.rect_filled(rect, CornerRadius::same(4), PANEL_DARK);
+}
+
+/// The outline drawn over a panel's contents.
+pub fn outline_panel(painter: &Painter, rect: Rect) {
+    painter.rect_stroke(
+        rect,
+        CornerRadius::same(4),
+        Stroke::new(1.0, GRID),
+        StrokeKind::Inside,
+    );
+}
