@@ -41,8 +41,6 @@ pub struct HostShared {
     extensions: OnceLock<PluginExtensions>,
     restart_requests: AtomicU32,
     callback_requested: AtomicBool,
-    /// `clap_host_gui.closed()` calls: an embedded editor closes only when the host says so.
-    gui_closed_calls: AtomicU32,
 }
 
 impl<'a> SharedHandler<'a> for HostShared {
@@ -67,7 +65,8 @@ impl<'a> SharedHandler<'a> for HostShared {
     }
 }
 
-/// The host's window accepts whatever size the editor asks for.
+/// The host's window accepts whatever size the editor asks for, and is there until the host
+/// destroys the editor.
 impl HostGuiImpl for HostShared {
     fn resize_hints_changed(&self) {}
 
@@ -83,9 +82,7 @@ impl HostGuiImpl for HostShared {
         Ok(())
     }
 
-    fn closed(&self, _was_destroyed: bool) {
-        self.gui_closed_calls.fetch_add(1, Ordering::SeqCst);
-    }
+    fn closed(&self, _was_destroyed: bool) {}
 }
 
 impl HostParamsImplShared for HostShared {
