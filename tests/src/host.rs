@@ -627,12 +627,8 @@ impl AffettoInstance {
 }
 
 impl AudioSide {
-    /// Processes `audio[channel][..frames]` through the plugin and writes the output back into
-    /// `audio`. `param_events` are (sample offset, parameter, CLAP value). With `in_place` the
-    /// output buffers are the input buffers, as most DAWs do it.
-    ///
-    /// # Panics
-    /// If not active, or if `frames` exceeds the activation's maximum block.
+    /// One block, as [`AffettoInstance::process`] describes it, on whichever thread holds this
+    /// side (the main-thread callbacks are the instance's to serve).
     pub fn process(
         &mut self,
         audio: &mut [Vec<f32>],
