@@ -1,7 +1,8 @@
 //! Streaming F0 and voicing analysis at a 5 ms hop, for voices from 60 to 1000 Hz.
 //!
 //! Host audio is band-limited and decimated ([`decimator`]), framed every 5 ms, analysed with
-//! YIN plus pYIN-style candidate probabilities ([`yin`], SIMD hot loop in [`kernels`]), and
+//! YIN plus pYIN-style candidate probabilities ([`yin`]; its difference function, the SIMD hot
+//! loop in [`kernels`], is worked out lag by lag as samples arrive, [`difference_stream`]), and
 //! decoded across frames by a Viterbi search ([`decoder`]) that removes octave errors. Live mode
 //! decides each frame as soon as its window is complete; Studio mode waits a fixed number of
 //! frames for the decoder's look-ahead, the first few of them for the background worker's neural
@@ -9,6 +10,7 @@
 
 mod decimator;
 mod decoder;
+mod difference_stream;
 mod envelope;
 pub mod kernels;
 pub mod neural;
@@ -21,6 +23,7 @@ pub use voicing::{VOICING_WEIGHTS, VoicingFeatures, voicing_probability};
 
 use decimator::Decimator;
 use decoder::PitchPathDecoder;
+use difference_stream::{DifferenceStream, FrameSchedule};
 use neural::{NEURAL_WAIT_FRAMES, NeuralLink, fusion};
 use yin::{FrameCandidates, YinEstimator};
 
@@ -35,6 +38,12 @@ pub const MAX_F0_HZ: f32 = 1000.0;
 /// the worker's estimate, the rest are the decoder's look-ahead, long enough to outvote an
 /// octave error lasting a few frames; all of it short enough for the 250 ms Studio budget.
 const STUDIO_LOOKAHEAD_FRAMES: usize = 16;
+
+/// Decimated samples smaller than this (−200 dBFS) are analysed as zero. The difference function
+/// squares differences of samples; in a decaying tail those would be denormals, each costing up
+/// to 100× on x86 (hosts set flush-to-zero, the CLI and tests do not). Two samples at least this
+/// large differ by zero or by at least 2⁻⁵⁷, whose square is a normal float.
+const ANALYSIS_FLOOR: f32 = 1e-10;
 
 /// How far to look ahead, traded against latency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +98,10 @@ pub struct PitchTracker {
     decimator: Decimator,
     /// Rate of the decimated signal the frames are cut from.
     analysis_rate_hz: f64,
+    /// Where each frame lies in the decimated signal.
+    schedule: FrameSchedule,
     yin: YinEstimator,
+    difference: DifferenceStream,
     decoder: PitchPathDecoder,
     /// Decimated history, written twice (at `i` and `i + capacity`) so the latest
     /// `capacity` samples are always one contiguous slice.
@@ -99,8 +111,6 @@ pub struct PitchTracker {
     received: u64,
     /// Next frame to analyse.
     next_frame: u64,
-    /// Samples of a frame after its centre sample.
-    after_centre: usize,
     /// Frames held from analysis to decision: the wait for the worker plus the decoder's
     /// look-ahead.
     lookahead: usize,
@@ -135,9 +145,14 @@ impl PitchTracker {
     ) -> Self {
         let decimator = Decimator::new(sample_rate_hz);
         let analysis_rate_hz = sample_rate_hz as f64 / decimator.factor() as f64;
-        let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ, kernel);
+        let yin = YinEstimator::new(analysis_rate_hz as f32, MIN_F0_HZ, MAX_F0_HZ);
         let frame_len = yin.frame_len();
         let after_centre = frame_len / 2;
+        let schedule = FrameSchedule {
+            hop_samples: HOP_S * analysis_rate_hz,
+            after_centre,
+            frame_len,
+        };
         let (lookahead, neural_wait) = match mode {
             AnalysisMode::Live => (0, 0),
             AnalysisMode::Studio => (STUDIO_LOOKAHEAD_FRAMES, NEURAL_WAIT_FRAMES),
@@ -149,13 +164,14 @@ impl PitchTracker {
         Self {
             decimator,
             analysis_rate_hz,
+            schedule,
+            difference: DifferenceStream::new(schedule, yin.window(), yin.lags(), kernel),
             yin,
             decoder: PitchPathDecoder::new(lookahead - neural_wait),
             history: vec![0.0; 2 * capacity],
             capacity,
             received: 0,
             next_frame: 0,
-            after_centre,
             lookahead,
             waiting: vec![FrameCandidates::default(); neural_wait + 1],
             neural: None,
@@ -188,6 +204,7 @@ impl PitchTracker {
             link.reset();
         }
         self.decimator.reset();
+        self.difference.reset();
         self.decoder.reset();
         self.level = LevelReference::new();
         self.history.fill(0.0);
@@ -212,6 +229,7 @@ impl PitchTracker {
             let Some(y) = self.decimator.push(sanitize_sample(x)) else {
                 continue;
             };
+            let y = if y.abs() < ANALYSIS_FLOOR { 0.0 } else { y };
             let slot = (self.received % self.capacity as u64) as usize;
             self.history[slot] = y;
             self.history[slot + self.capacity] = y;
@@ -220,6 +238,17 @@ impl PitchTracker {
                 on_frame(&frame);
             }
         }
+        self.catch_up_difference();
+    }
+
+    /// Computes the lags of the difference function the samples received so far make ready
+    /// (see [`difference_stream`]).
+    fn catch_up_difference(&mut self) {
+        let newest = (self.received % self.capacity as u64) as usize + self.capacity - 1;
+        self.difference.catch_up(
+            self.received,
+            &self.history[newest + 1 - self.capacity..=newest],
+        );
     }
 
     /// Analyses the next frame if the sample just received completes its window; returns the
@@ -228,17 +257,19 @@ impl PitchTracker {
         &mut self,
         on_window: &mut impl FnMut(&AnalysisWindow),
     ) -> Option<PitchFrame> {
-        let centre = (self.next_frame as f64 * HOP_S * self.analysis_rate_hz).round() as u64;
-        if centre + self.after_centre as u64 >= self.received {
+        if self.schedule.last_sample(self.next_frame) >= self.received {
             return None;
         }
+        self.catch_up_difference();
         // The frame is the newest `frame_len` samples; before time 0 the history holds the
         // silence it was reset to, so the first frames see leading zeros.
         let frame_len = self.yin.frame_len();
         let frame_start =
             (self.received % self.capacity as u64) as usize + self.capacity - frame_len;
         let frame = &self.history[frame_start..frame_start + frame_len];
-        let mut candidates = self.yin.estimate(frame);
+        // Complete: the stream follows the same schedule and has had the frame's last sample.
+        let difference = self.difference.completed(self.next_frame)?;
+        let mut candidates = self.yin.estimate(frame, difference);
         let features = VoicingFeatures {
             periodicity: candidates.periodicity,
             relative_level_db: self.level.relative_db(candidates.energy_db),

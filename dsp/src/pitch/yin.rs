@@ -2,8 +2,6 @@
 //! (Mauch & Dixon 2014): every dip of the normalised difference function that some plausible
 //! threshold would pick becomes a candidate, weighted by how likely that threshold is.
 
-use super::kernels::DifferenceKernel;
-
 /// Most pitch candidates kept per frame; real frames rarely have more than three.
 pub const MAX_CANDIDATES: usize = 6;
 
@@ -100,23 +98,15 @@ pub struct YinEstimator {
     /// Smallest and largest lag searched: the periods of the highest and lowest F0.
     min_lag: usize,
     max_lag: usize,
-    /// `d(τ)` for τ in 0..=max_lag.
-    difference: Vec<f32>,
     /// Cumulative-mean-normalised `d'(τ)`.
     normalized: Vec<f32>,
-    kernel: DifferenceKernel,
     /// `cumulative_prior[i]`: prior mass of thresholds ≤ (i + 1) / 100.
     cumulative_prior: [f32; THRESHOLD_STEPS],
 }
 
 impl YinEstimator {
-    /// Frames must be `window + max_lag` samples long (see [`Self::frame_len`]).
-    pub fn new(
-        sample_rate_hz: f32,
-        min_f0_hz: f32,
-        max_f0_hz: f32,
-        kernel: DifferenceKernel,
-    ) -> Self {
+    /// Frames must be [`Self::frame_len`] samples long.
+    pub fn new(sample_rate_hz: f32, min_f0_hz: f32, max_f0_hz: f32) -> Self {
         // 5 % below the highest F0's period, so that a dip at `max_f0_hz` is an interior minimum
         // and a d' that merely rises from the range's start (step responses, clicks) is not.
         let min_lag = ((sample_rate_hz / (1.05 * max_f0_hz)).floor() as usize).max(2);
@@ -128,9 +118,7 @@ impl YinEstimator {
             window,
             min_lag,
             max_lag,
-            difference: vec![0.0; max_lag + 2],
             normalized: vec![0.0; max_lag + 2],
-            kernel,
             cumulative_prior: cumulative_beta_prior(),
         }
     }
@@ -140,7 +128,20 @@ impl YinEstimator {
         self.window + self.max_lag + 1
     }
 
-    pub fn estimate(&mut self, frame: &[f32]) -> FrameCandidates {
+    /// Integration window of the difference function, samples.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Lags the difference function is needed at: 0 to one past the largest searched.
+    pub fn lags(&self) -> usize {
+        self.max_lag + 2
+    }
+
+    /// Candidates of `frame`, given its difference function `difference` (`d(τ)` for τ in
+    /// `0..lags()`, with the window centred as [`super::kernels::DifferenceKernel`] places it).
+    pub fn estimate(&mut self, frame: &[f32], difference: &[f32]) -> FrameCandidates {
+        debug_assert_eq!(difference.len(), self.lags());
         let mut result = FrameCandidates::default();
         let window = &frame[..self.window];
         let window_energy = window.iter().map(|x| x * x).sum::<f32>();
@@ -150,11 +151,10 @@ impl YinEstimator {
             return result;
         }
 
-        (self.kernel)(frame, self.window, &mut self.difference);
         // Differences below a millionth of the window's energy are rounding noise of a constant
         // signal (DC, held clipping), not a period.
         let noise_floor = 1e-6 * window_energy;
-        cumulative_mean_normalized_difference(&self.difference, noise_floor, &mut self.normalized);
+        cumulative_mean_normalized_difference(difference, noise_floor, &mut self.normalized);
 
         // Dips in increasing lag; a dip is taken by every threshold between its own depth and the
         // depth of the deepest earlier dip (those thresholds stop at the earlier dip instead).
@@ -173,11 +173,11 @@ impl YinEstimator {
                 let probability = self.prior_mass(d, deepest_earlier).max(1e-3);
                 deepest_earlier = d;
                 {
-                    let period = tau as f32 + parabolic_offset(&self.difference[tau - 1..=tau + 1]);
+                    let period = tau as f32 + parabolic_offset(&difference[tau - 1..=tau + 1]);
                     periods[result.count] = period;
                     // Raw, not normalised: the cumulative mean grows with the lag, so d' alone
                     // would always favour the longer lag.
-                    depths[result.count] = parabolic_minimum(&self.difference[tau - 1..=tau + 1]);
+                    depths[result.count] = parabolic_minimum(&difference[tau - 1..=tau + 1]);
                     shallowness[result.count] = d;
                     result.candidates[result.count] = Candidate {
                         f0_hz: self.sample_rate_hz / period,
@@ -305,8 +305,15 @@ fn cumulative_beta_prior() -> [f32; THRESHOLD_STEPS] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::best_difference_kernel;
+    use super::super::kernels::difference_scalar;
     use super::*;
+
+    /// Candidates of `frame` with its difference function computed whole.
+    fn estimate(yin: &mut YinEstimator, frame: &[f32]) -> FrameCandidates {
+        let mut difference = vec![0.0; yin.lags()];
+        difference_scalar(frame, yin.window(), 0..yin.lags(), &mut difference);
+        yin.estimate(frame, &difference)
+    }
 
     fn sawtooth(f0_hz: f32, sample_rate_hz: f32, len: usize) -> Vec<f32> {
         (0..len)
@@ -317,10 +324,10 @@ mod tests {
     #[test]
     fn finds_the_period_of_harmonic_tones_across_the_range() {
         let rate = 16_000.0;
-        let mut yin = YinEstimator::new(rate, 60.0, 1000.0, best_difference_kernel());
+        let mut yin = YinEstimator::new(rate, 60.0, 1000.0);
         for f0 in [62.0, 98.0, 147.5, 220.0, 440.0, 700.0, 990.0] {
             let frame = sawtooth(f0, rate, yin.frame_len());
-            let result = yin.estimate(&frame);
+            let result = estimate(&mut yin, &frame);
             let best = result
                 .voiced()
                 .iter()
@@ -341,12 +348,12 @@ mod tests {
         // /o/ and /u/ around 280–310 Hz put the 2nd harmonic on F1 (≈ 570 Hz): the first dip of
         // the difference function is then at half the period.
         use crate::synth::{Note, Phrase, Vowel, render};
-        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0, best_difference_kernel());
+        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0);
         for vowel in [Vowel::O, Vowel::U, Vowel::I, Vowel::A] {
             for midi in [61.0, 62.0, 63.0, 68.0, 69.0, 71.0] {
                 let voice = render(&Phrase::sung(vec![Note::new(midi, 1.0, vowel)]), 16_000, 1);
                 let frame = &voice.samples[8000..8000 + yin.frame_len()];
-                let result = yin.estimate(frame);
+                let result = estimate(&mut yin, frame);
                 let best = result
                     .voiced()
                     .iter()
@@ -365,10 +372,10 @@ mod tests {
 
     #[test]
     fn silence_dc_and_noise_are_unvoiced() {
-        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0, best_difference_kernel());
+        let mut yin = YinEstimator::new(16_000.0, 60.0, 1000.0);
         let n = yin.frame_len();
-        assert_eq!(yin.estimate(&vec![0.0; n]).voicing_probability, 0.0);
-        assert_eq!(yin.estimate(&vec![0.9; n]).voicing_probability, 0.0);
+        assert_eq!(estimate(&mut yin, &vec![0.0; n]).voicing_probability, 0.0);
+        assert_eq!(estimate(&mut yin, &vec![0.9; n]).voicing_probability, 0.0);
         let mut state = 99u32;
         let noise: Vec<f32> = (0..n)
             .map(|_| {
@@ -376,6 +383,6 @@ mod tests {
                 (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect();
-        assert!(yin.estimate(&noise).voicing_probability < 0.2);
+        assert!(estimate(&mut yin, &noise).voicing_probability < 0.2);
     }
 }

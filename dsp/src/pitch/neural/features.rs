@@ -139,7 +139,7 @@ impl FeatureExtractor {
         let lags = len - window;
         self.difference.resize(lags, 0.0);
         self.normalized.resize(lags, 0.0);
-        (self.kernel)(&self.centred, window, &mut self.difference);
+        (self.kernel)(&self.centred, window, 0..lags, &mut self.difference);
         let energy: f32 = self.centred[..window].iter().map(|x| x * x).sum();
         cumulative_mean_normalized_difference(
             &self.difference,
