@@ -13,6 +13,7 @@ pub mod features;
 pub mod fusion;
 pub mod link;
 pub mod model;
+mod product;
 
 pub use features::{FeatureExtractor, FrameFeatures};
 pub use link::{NeuralCounters, NeuralCounts, NeuralLink, NeuralService, neural_channel};
