@@ -103,7 +103,7 @@ impl DifferenceStream {
         (frame % self.frames.len() as u64) as usize
     }
 
-    /// Lags of a frame starting at `first_sample` that `available` samples of it allow:
+    /// How many lags (from lag 0) the first `available` samples of a frame allow:
     /// [`samples_needed`] inverted.
     fn lags_ready(&self, available: i64) -> usize {
         let last_lag = (self.lags - 1) as i64;
