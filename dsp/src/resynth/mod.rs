@@ -24,7 +24,7 @@ mod shift_track;
 use elastic::{ElasticBuffer, Stretch};
 use f0_track::F0Track;
 use history::SignalHistory;
-use marks::{PitchMarks, UNVOICED_SPACING_S};
+use marks::{PitchMark, PitchMarks, UNVOICED_SPACING_S};
 use shift_track::ShiftTrack;
 
 use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
@@ -140,6 +140,11 @@ pub struct Resynthesizer {
     grain_count: usize,
     /// Synthesis position of the next grain.
     next_grain_centre: f64,
+    /// The last grain laid was cut at a pitch mark: a voiced run is under way.
+    in_voiced_run: bool,
+    /// Synthesis position of the last grain laid: a voiced run's first grain may move back
+    /// towards it, never to it.
+    last_grain_centre: f64,
     /// The last formant shift asked (semitones) and its ratio: asked every sample to see whether
     /// a grain is due, and it changes only while the control glides.
     formant_ratio_of_st: (f32, f64),
@@ -193,6 +198,8 @@ impl Resynthesizer {
             grains: [Grain::default(); MAX_GRAINS],
             grain_count: 0,
             next_grain_centre: -(delay_samples as f64),
+            in_voiced_run: false,
+            last_grain_centre: f64::NEG_INFINITY,
             formant_ratio_of_st: (0.0, 1.0),
             voiced_weight: 0.0,
             voicing_step: 1.0 / (VOICING_FADE_S * sample_rate_hz).max(1.0),
@@ -218,6 +225,8 @@ impl Resynthesizer {
         self.elastic.reset();
         self.grain_count = 0;
         self.next_grain_centre = -(self.delay_samples as f64);
+        self.in_voiced_run = false;
+        self.last_grain_centre = f64::NEG_INFINITY;
         self.voiced_weight = 0.0;
         self.engaged_weight = 0.0;
     }
@@ -330,6 +339,8 @@ impl Resynthesizer {
         self.voiced_weight = if voiced { 1.0 } else { 0.0 };
         self.grain_count = 0;
         self.next_grain_centre = output_at + 1.0;
+        self.in_voiced_run = false;
+        self.last_grain_centre = f64::NEG_INFINITY;
         self.marks.reset();
     }
 
@@ -347,10 +358,6 @@ impl Resynthesizer {
         loop {
             let centre = self.next_grain_centre;
             let cut_at = centre - self.elastic.lag_samples();
-            let wanted_here = || WantedShifts {
-                pitch_shift_st: wanted.pitch_shift_st + self.frame_shifts.at(cut_at),
-                ..*wanted
-            };
             let lead = match self.f0.period_at(cut_at) {
                 Some(period) => {
                     1.25 * period.min(self.period_range_samples.1) / self.formant_ratio_of_st.1
@@ -360,6 +367,25 @@ impl Resynthesizer {
             if centre - lead > output_at {
                 return;
             }
+            if !self.in_voiced_run {
+                // A voiced run's first grain is laid where its mark is, not up to half a period
+                // off it: with the nearest mark laid at the grain clock's next tick, every note
+                // and syllable would start up to half a period early or late, and at a shift
+                // that keeps that offset (−12 st lays every other period) it would stay so to
+                // the note's end. Laid earlier than the tick, the grain may be shortened (see
+                // below); later, its window opens while the last unvoiced grain's closes.
+                if let Some(mark) = self.onset_mark(cut_at) {
+                    let offset = mark.position - cut_at;
+                    if offset.abs() > 0.5 && centre + offset > self.last_grain_centre {
+                        self.next_grain_centre += offset;
+                        continue;
+                    }
+                }
+            }
+            let wanted_here = || WantedShifts {
+                pitch_shift_st: wanted.pitch_shift_st + self.frame_shifts.at(cut_at),
+                ..*wanted
+            };
             let shifts = *shifts.get_or_insert_with(|| wanted_here().ratios());
             let (grain, spacing) = self.cut_grain(centre, cut_at, &shifts);
             // A grain must begin where its window is zero: one whose window would already be open
@@ -372,6 +398,8 @@ impl Resynthesizer {
                     + grain.half_len_samples.min(room_samples) / grain.formant_ratio,
                 ..grain
             };
+            self.in_voiced_run = grain.voiced;
+            self.last_grain_centre = centre;
             if grain.half_len_samples >= MIN_HALF_LEN_SAMPLES && self.grain_count < MAX_GRAINS {
                 self.grains[self.grain_count] = grain;
                 self.grain_count += 1;
@@ -390,6 +418,16 @@ impl Resynthesizer {
             self.elastic.advance(spacing, stretch, shifts.vowel_stretch);
             self.next_grain_centre += spacing;
         }
+    }
+
+    /// The mark a voiced run starting at input position `cut_at` begins on, if the voice is
+    /// there and at the mark (a grain is cut at a mark only where the F0 track is voiced).
+    fn onset_mark(&mut self, cut_at: f64) -> Option<PitchMark> {
+        self.f0.period_at(cut_at)?;
+        self.marks.extend_beyond(cut_at, &self.voice, &self.f0);
+        self.marks
+            .nearest(cut_at)
+            .filter(|mark| mark.voiced && self.f0.period_at(mark.position).is_some())
     }
 
     /// The grain to lay at output position `centre`, cut near input position `cut_at`, and the
