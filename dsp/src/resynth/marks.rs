@@ -28,8 +28,8 @@ const SEARCH_SHARE: f64 = 0.2;
 /// standard deviation within a voiced run), and grains centred off it lay their pulses unevenly.
 /// Half the way follows the excitation while passing on only half of the centre's own
 /// cycle-to-cycle noise (`cargo xtask resynth-eval --no-peers`, envelope distance against the
-/// input at −1/+1/+3 st: real speech Studio 1.91/1.84/1.83 → 1.49/1.43/1.48 dB, Live
-/// 1.52/1.69/1.63 → 1.45/1.42/1.52; generated singing Live +3 st 1.69 → 1.25; pitch medians
+/// input at −1/+1/+3 st: real speech Studio 1.91/1.84/1.83 → 1.47/1.46/1.51 dB, Live
+/// 1.52/1.69/1.63 → 1.48/1.47/1.52; generated singing Live +3 st 1.69 → 1.24; pitch medians
 /// move by 0.1–0.7 cents; a full pull costs 4 cents more p95 on average for no better envelope).
 const EXCITATION_PULL: f64 = 0.5;
 
