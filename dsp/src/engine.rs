@@ -511,6 +511,7 @@ impl Engine {
             resynth.push_frame(frame);
             if let Some(decomposed) = decomposer.push(frame) {
                 *latest = Some(decomposed);
+                resynth.push_frame_vibrato(decomposed.pitch.index, &decomposed.vibrato);
                 // Always kept, so a reference loaded or learned later applies at once.
                 input_style.push(&decomposed);
                 // The output sample this frame describes, in this chunk.

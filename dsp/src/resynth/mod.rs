@@ -28,7 +28,7 @@ use marks::{PitchMark, PitchMarks, UNVOICED_SPACING_S};
 use shift_track::ShiftTrack;
 
 use crate::pitch::{HOP_S, MAX_F0_HZ, MIN_F0_HZ, PitchFrame};
-use crate::vibrato::VibratoForecast;
+use crate::vibrato::{VibratoForecast, VibratoTrack};
 
 /// Most grains sounding at once: +24 st (ratio 4, grains narrowed to half a period either side)
 /// with the formants 12 st down (grains read at half speed, so twice as long) overlaps
@@ -251,6 +251,17 @@ impl Resynthesizer {
     /// Takes the tracker's decision for one frame; frames must arrive in order.
     pub fn push_frame(&mut self, frame: &PitchFrame) {
         self.f0.push(frame.index, frame.f0_hz, frame.energy_db);
+    }
+
+    /// The input's vibrato at analysis frame `index`, as decomposed: past the newest frame (Live
+    /// mode) the input's F0 is carried on with it.
+    pub fn push_frame_vibrato(&mut self, index: u64, vibrato: &VibratoTrack) {
+        self.f0.push_vibrato(
+            index,
+            vibrato.extent_cents * vibrato.presence_probability,
+            vibrato.phase_rad,
+            vibrato.rate_hz,
+        );
     }
 
     /// The pitch change, semitones, that analysis frame `index` asks for on top of the curves'
