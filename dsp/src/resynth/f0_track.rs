@@ -23,7 +23,7 @@ pub struct F0Track {
     /// The last `period_at` asked and its answer: the resynthesiser asks for the same position
     /// (the next grain's) every sample until the grain is laid; cleared by every push. Live
     /// mode, where that position lies past the newest frame and is extrapolated, went from
-    /// 8.0–8.3 to 7.2–7.4 ms per second of audio (`profile_engine live 10`, alternating builds).
+    /// 8.0–8.5 to 7.2–7.4 ms per second of audio (`profile_engine live 10`, alternating builds).
     last_period: Cell<(f64, Option<f64>)>,
     hop_samples: f64,
     sample_rate_hz: f64,
