@@ -384,3 +384,36 @@ fn the_demo_phrase_vibrato_is_found_from_audio() {
         assert!(checked > 100, "{mode:?}: {checked}");
     }
 }
+
+#[test]
+fn a_delayed_onset_moves_the_singers_own_onset_later_and_keeps_the_vibrato_after_it() {
+    // The singer's vibrato begins 0.5 s into the note and grows over 0.3 s.
+    let contour = decompose(
+        &held_note(3.0, Some((5.5, 60.0, 0.5))),
+        AnalysisMode::Studio,
+    );
+    let edit = VibratoEdit {
+        onset_delay_s: 0.3,
+        ..Default::default()
+    };
+    let mut editor = ContourEditor::new();
+    let vibrato_left: Vec<f32> = contour
+        .iter()
+        .map(|c| editor.target_cents(c, &edit) - c.intonation_cents - c.jitter_cents)
+        .collect();
+    let largest = |from_s: f64, to_s: f64| {
+        vibrato_left[(from_s / HOP_S) as usize..(to_s / HOP_S) as usize]
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()))
+    };
+    // Held back for 0.3 s after the singer's vibrato begins (where the input already swings
+    // by tens of cents)...
+    let input_there = contour[(0.6 / HOP_S) as usize..(0.85 / HOP_S) as usize]
+        .iter()
+        .fold(0.0f32, |m, c| m.max(c.vibrato_cents.abs()));
+    assert!(input_there > 20.0, "{input_there}");
+    assert!(largest(0.6, 0.85) < 5.0, "{}", largest(0.6, 0.85));
+    // ...then all of it, not a second slow fade on top of the singer's.
+    let full = largest(1.5, 2.5);
+    assert!((full - 60.0).abs() < 6.0, "{full}");
+}

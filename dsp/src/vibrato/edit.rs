@@ -17,6 +17,12 @@ const ADDED_VIBRATO_RELEASE_S: f32 = 0.05;
 const HELD_SLOPE_CENTS_PER_S: f32 = 300.0;
 /// ...measured over this many frames (25 ms), so frame-to-frame noise does not break a note.
 const SLOPE_SPAN_FRAMES: usize = 5;
+/// A delayed vibrato onset lets the vibrato in over this long once the delay has passed: about
+/// one cycle, as a singer's vibrato starts. (Fading in over 0.3 s from the note's start, on top
+/// of the singer's own later onset, stretched the onset so that sad's ×0.9 extent read ×0.69.)
+const DELAYED_ONSET_FADE_S: f32 = 0.15;
+/// Presence at which a note's vibrato counts as begun, for its delayed onset.
+const BEGUN_PRESENCE: f32 = 0.5;
 /// Time constant of the smoothing of the vibrato weight the edits use.
 const WEIGHT_SMOOTHING_S: f32 = 0.025;
 /// Below this presence the existing vibrato contributes nothing, so its phase may be re-aligned.
@@ -45,8 +51,10 @@ pub struct VibratoEdit {
     pub added: Option<AddedVibrato>,
     /// Multiplies jitter: 0 smooths it away, 2 doubles it.
     pub jitter_ratio: f32,
-    /// Holds the vibrato already there back for this long into each held note, then lets it in
-    /// over [`ADDED_VIBRATO_FADE_IN_S`]: the later onset of sad and tender singing.
+    /// Holds the vibrato already there back for this long after it begins on each held note,
+    /// then lets it in over [`DELAYED_ONSET_FADE_S`]: the later onset of sad and tender singing.
+    /// Counted from the vibrato's own start, not the note's, so the singer's onset moves later
+    /// by this much and keeps its shape.
     pub onset_delay_s: f32,
 }
 
@@ -152,6 +160,8 @@ pub struct ContourEditor {
     added_level: f32,
     /// Consecutive frames the current note has been held.
     held_frames: u32,
+    /// Frames of the current held note that had vibrato (for its delayed onset).
+    vibrato_frames: u32,
     /// The last `SLOPE_SPAN_FRAMES` intonation values of the current voiced run, newest last.
     recent_intonation_cents: [f32; SLOPE_SPAN_FRAMES],
     voiced_frames: usize,
@@ -218,6 +228,11 @@ impl ContourEditor {
         let retimed = vibrato_weight(presence)
             * vibrato.extent_cents
             * (vibrato.phase_rad + self.phase_offset_rad).sin();
+        if self.held_frames == 0 {
+            self.vibrato_frames = 0;
+        } else if presence >= BEGUN_PRESENCE {
+            self.vibrato_frames += 1;
+        }
         let kept = edit.extent_ratio * self.onset_gate(edit.onset_delay_s);
         let existing = kept * retimed;
         let weighted_extent = vibrato_weight(presence) * vibrato.extent_cents;
@@ -256,13 +271,14 @@ impl ContourEditor {
         }
     }
 
-    /// 0 until the note has been held `onset_delay_s`, then rising smoothly to 1 over
-    /// [`ADDED_VIBRATO_FADE_IN_S`]; always 1 without a delay.
+    /// 0 until the note's vibrato has lasted `onset_delay_s`, then rising smoothly to 1 over
+    /// [`DELAYED_ONSET_FADE_S`]; always 1 without a delay.
     fn onset_gate(&self, onset_delay_s: f32) -> f32 {
         if onset_delay_s <= 0.0 {
             return 1.0;
         }
-        let x = ((self.note_held_s() - onset_delay_s) / ADDED_VIBRATO_FADE_IN_S).clamp(0.0, 1.0);
+        let vibrato_s = self.vibrato_frames as f32 * HOP_S as f32;
+        let x = ((vibrato_s - onset_delay_s) / DELAYED_ONSET_FADE_S).clamp(0.0, 1.0);
         x * x * (3.0 - 2.0 * x)
     }
 
