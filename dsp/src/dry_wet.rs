@@ -85,6 +85,12 @@ impl DryWetMixer {
         }
     }
 
+    /// The block's input delayed by the latency (what [`Self::capture_dry`] took), one slice of
+    /// `n` samples per channel.
+    pub fn aligned_dry(&self, n: usize) -> impl Iterator<Item = &[f32]> {
+        self.dry.iter().map(move |channel| &channel[..n])
+    }
+
     /// Replaces the wet signal in `channels` with the finished output.
     pub fn mix_into(&self, channels: &mut [&mut [f32]], curves: &MixCurves) {
         for (wet, dry) in channels.iter_mut().zip(&self.dry) {

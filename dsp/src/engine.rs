@@ -547,7 +547,8 @@ impl Engine {
             vowel_stretch: &self.vowel_stretch_curve[..n],
         };
         self.resynth.process(channels, &self.mono[..n], &shifts);
-        self.emotion.apply_voice(channels);
+        self.emotion
+            .apply_voice(channels, self.dry_wet.aligned_dry(n));
 
         self.mix_fraction.fill(&mut self.mix_curve[..n]);
         self.output_gain.fill(&mut self.gain_curve[..n]);

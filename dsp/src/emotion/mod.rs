@@ -2,6 +2,7 @@
 //! intensity, trims, a reference style) becomes an [`EmotionDirection`], and the
 //! [`EmotionStage`] makes the voice follow it frame by frame.
 
+mod brightness_match;
 mod direction;
 mod pitch_histogram;
 mod preset;

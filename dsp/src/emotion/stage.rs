@@ -27,10 +27,16 @@ pub struct EmotionStage {
     vowel_stretch: LinearRamp,
     high_band_gain: LinearRamp,
     breath_amount: LinearRamp,
+    brightness_match: LinearRamp,
+    asked_tilt_db: LinearRamp,
     gain_curve: Vec<f32>,
     vowel_stretch_curve: Vec<f32>,
     high_band_gain_curve: Vec<f32>,
     breath_amount_curve: Vec<f32>,
+    brightness_match_curve: Vec<f32>,
+    asked_tilt_db_curve: Vec<f32>,
+    /// The aligned dry input of the chunk, mono, for the brightness meter.
+    dry_mono: Vec<f32>,
     /// Whether the last chunk changed anything: when not, `apply_voice` is skipped, which keeps
     /// the neutral path bit-exact.
     active: bool,
@@ -52,10 +58,15 @@ impl EmotionStage {
             vowel_stretch: ramp(1.0),
             high_band_gain: ramp(1.0),
             breath_amount: ramp(0.0),
+            brightness_match: ramp(0.0),
+            asked_tilt_db: ramp(0.0),
             gain_curve: vec![1.0; max_block_samples],
             vowel_stretch_curve: vec![1.0; max_block_samples],
             high_band_gain_curve: vec![1.0; max_block_samples],
             breath_amount_curve: vec![0.0; max_block_samples],
+            brightness_match_curve: vec![0.0; max_block_samples],
+            asked_tilt_db_curve: vec![0.0; max_block_samples],
+            dry_mono: vec![0.0; max_block_samples],
             active: false,
         }
     }
@@ -71,6 +82,8 @@ impl EmotionStage {
         self.high_band_gain
             .snap_to(VoiceColour::high_band_gain(d.tilt_db));
         self.breath_amount.snap_to(0.0);
+        self.brightness_match.snap_to(0.0);
+        self.asked_tilt_db.snap_to(0.0);
     }
 
     /// See [`EmotionTransform::set_range_centre`].
@@ -106,15 +119,22 @@ impl EmotionStage {
             self.fill(cursor, sample);
             self.gain.set_target(db_to_gain(targets.gain_db));
             self.vowel_stretch.set_target(targets.vowel_stretch);
+            // The correction found so far (up to the chunk before) makes the voice as much
+            // brighter than the input as asked.
+            let tilt_db =
+                targets.tilt_db + targets.brightness_match * self.colour.brightness_correction_db();
             self.high_band_gain
-                .set_target(VoiceColour::high_band_gain(targets.tilt_db));
+                .set_target(VoiceColour::high_band_gain(tilt_db));
             self.breath_amount.set_target(targets.breath_amount);
+            self.brightness_match.set_target(targets.brightness_match);
+            self.asked_tilt_db.set_target(targets.tilt_db);
             cursor = sample;
         }
         self.fill(cursor, n);
         self.anchors.clear();
         let moved = |curve: &[f32], neutral: f32| curve[..n].iter().any(|&x| x != neutral);
-        self.active = moved(&self.gain_curve, 1.0)
+        self.active = self.transform.is_engaged()
+            || moved(&self.gain_curve, 1.0)
             || moved(&self.high_band_gain_curve, 1.0)
             || moved(&self.breath_amount_curve, 0.0);
     }
@@ -130,6 +150,10 @@ impl EmotionStage {
             .fill(&mut self.high_band_gain_curve[from..to]);
         self.breath_amount
             .fill(&mut self.breath_amount_curve[from..to]);
+        self.brightness_match
+            .fill(&mut self.brightness_match_curve[from..to]);
+        self.asked_tilt_db
+            .fill(&mut self.asked_tilt_db_curve[from..to]);
     }
 
     /// Vowel duration ratio per sample (multiplies the user's).
@@ -137,8 +161,13 @@ impl EmotionStage {
         &self.vowel_stretch_curve[..n]
     }
 
-    /// Applies the chunk's dynamics gain, tilt and breath to the rendered voice.
-    pub fn apply_voice(&mut self, channels: &mut [&mut [f32]]) {
+    /// Applies the chunk's dynamics gain, tilt and breath to the rendered voice; `dry` is the
+    /// input aligned with it, one slice per channel, for the brightness meter.
+    pub fn apply_voice<'a>(
+        &mut self,
+        channels: &mut [&mut [f32]],
+        dry: impl Iterator<Item = &'a [f32]>,
+    ) {
         let n = channels.first().map_or(0, |c| c.len());
         if !self.active {
             // Nothing to colour; keep the filter's state following the signal so that a later
@@ -152,8 +181,20 @@ impl EmotionStage {
                 .zip(&self.gain_curve[..n])
                 .for_each(|(x, g)| *x *= g);
         }
+        let dry_mono = &mut self.dry_mono[..n];
+        dry_mono.fill(0.0);
+        let mut dry_channels = 0;
+        for channel in dry {
+            dry_mono.iter_mut().zip(channel).for_each(|(m, &x)| *m += x);
+            dry_channels += 1;
+        }
+        let scale = 1.0 / dry_channels.max(1) as f32;
+        dry_mono.iter_mut().for_each(|m| *m *= scale);
         self.colour.process(
             channels,
+            dry_mono,
+            &self.brightness_match_curve[..n],
+            &self.asked_tilt_db_curve[..n],
             &self.high_band_gain_curve[..n],
             &self.breath_amount_curve[..n],
         );

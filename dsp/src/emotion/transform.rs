@@ -27,12 +27,6 @@ const MAX_LOUDNESS_DEVIATION_DB: f32 = 20.0;
 /// control at a time on singing: ×1.5 read ×1.39 and ×0.7 read ×0.80 at 1.0, ×1.41/×0.78 at
 /// 1.35; the presets, with brightness and pitch changes alongside, fell 25–35 % short at 1.35).
 const DYNAMICS_EFFECT_SCALE: f32 = 1.6;
-/// Shifting a voice up brightens it by itself (narrower grains smooth the envelope): +3 st alone
-/// moved the voiced frames' 1–5 kHz balance by +1.3 dB on the singing test voice and by nothing
-/// measurable on speech. The tilt applied is reduced by this much per semitone of upward level,
-/// between the two, so the preset's brightness is about what is heard (`cargo xtask
-/// emotion-eval`). Downward shifts get no correction.
-const UPWARD_SHIFT_BRIGHTENING_DB_PER_ST: f32 = 0.25;
 /// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
 const DYNAMICS_GLIDE_S: f32 = 0.015;
 /// The dynamics gain's limits: cutting deeper than −12 dB sounds gated; boosting the loud parts
@@ -67,8 +61,11 @@ pub struct FrameTargets {
     pub gain_db: f32,
     /// Vowel duration ratio (1 in Live mode).
     pub vowel_stretch: f32,
-    /// High-to-low balance change, dB.
+    /// High-to-low balance change asked, dB, relative to the input.
     pub tilt_db: f32,
+    /// How much of the measured brightness correction applies, 0…1: the voicing weight while
+    /// any emotion is engaged, 0 when none is (see `brightness_match`).
+    pub brightness_match: f32,
     /// Aspiration mix, 0…1 (0 on unvoiced frames, which already are noise).
     pub breath_amount: f32,
 }
@@ -93,6 +90,9 @@ pub struct EmotionTransform {
     dynamics_gain_db: f32,
     /// 1 in voice, 0 out of it, following at [`VOICE_QUALITY_FOLLOW_S`].
     voicing: f32,
+    /// 1 while the direction is anything but neutral, 0 when it is, moving between them over
+    /// [`DIRECTION_GLIDE_S`] so the brightness correction fades in and out with the emotion.
+    engagement: f32,
     last_pitch_shift_st: f32,
     /// Two low-passes of the noise behind added jitter (their difference is the band), and the
     /// noise.
@@ -115,6 +115,7 @@ impl EmotionTransform {
             loudness_mean_db: None,
             dynamics_gain_db: 0.0,
             voicing: 0.0,
+            engagement: 0.0,
             last_pitch_shift_st: 0.0,
             jitter_state: [0.0; 2],
             noise: WhiteNoise::new(0x9E37_79B9),
@@ -133,6 +134,11 @@ impl EmotionTransform {
         self.loudness_mean_db = None;
         self.dynamics_gain_db = 0.0;
         self.voicing = 0.0;
+        self.engagement = if self.direction == EmotionDirection::NEUTRAL {
+            0.0
+        } else {
+            1.0
+        };
         self.last_pitch_shift_st = self.direction.f0_level_st;
         self.jitter_state = [0.0; 2];
     }
@@ -143,6 +149,12 @@ impl EmotionTransform {
     /// `None` goes back to the running median. Kept across resets.
     pub fn set_range_centre(&mut self, centre_cents: Option<f32>) {
         self.fixed_range_centre_cents = centre_cents.filter(|c| c.is_finite());
+    }
+
+    /// Whether any emotion is in force or fading out: while it is, the voice's brightness is
+    /// measured against the input's even through pauses.
+    pub fn is_engaged(&self) -> bool {
+        self.engagement > 0.0
     }
 
     /// The direction in force (after smoothing and the mode's limits).
@@ -227,13 +239,21 @@ impl EmotionTransform {
             self.voicing = voiced as u8 as f32;
         }
         let voicing = self.voicing;
+        let engaged = if d == EmotionDirection::NEUTRAL {
+            0.0
+        } else {
+            1.0
+        };
+        let step = HOP_S as f32 / DIRECTION_GLIDE_S;
+        self.engagement =
+            (self.engagement + (engaged - self.engagement).clamp(-step, step)).clamp(0.0, 1.0);
         FrameTargets {
             pitch_shift_st,
             vibrato_forecast,
             gain_db: self.dynamics_gain_db(frame.pitch.energy_db, d.dynamics_ratio),
             vowel_stretch: d.articulation_ratio,
-            tilt_db: voicing
-                * (d.tilt_db - UPWARD_SHIFT_BRIGHTENING_DB_PER_ST * d.f0_level_st.max(0.0)),
+            tilt_db: voicing * d.tilt_db,
+            brightness_match: voicing * self.engagement,
             breath_amount: voicing * d.breath_amount,
         }
     }
