@@ -4,6 +4,7 @@
 
 mod brightness_match;
 mod direction;
+mod loudness_match;
 mod pitch_histogram;
 mod preset;
 mod reference_learner;

@@ -4,6 +4,7 @@
 //! it where each grain is cut from (see `resynth::shift_track`).
 
 use super::direction::EmotionDirection;
+use super::loudness_match::LoudnessSpreadMatch;
 use super::transform::{EmotionTransform, FrameTargets};
 use super::voice_colour::VoiceColour;
 use crate::db_to_gain;
@@ -21,6 +22,7 @@ fn anchor_capacity(sample_rate_hz: f32, max_block_samples: usize) -> usize {
 pub struct EmotionStage {
     transform: EmotionTransform,
     colour: VoiceColour,
+    loudness: LoudnessSpreadMatch,
     /// `(sample in the current chunk, targets)` of the frames decided during this chunk.
     anchors: Vec<(usize, FrameTargets)>,
     gain: LinearRamp,
@@ -53,6 +55,7 @@ impl EmotionStage {
         Self {
             transform: EmotionTransform::new(mode),
             colour: VoiceColour::new(sample_rate_hz),
+            loudness: LoudnessSpreadMatch::new(sample_rate_hz),
             anchors: Vec::with_capacity(anchor_capacity(sample_rate_hz, max_block_samples)),
             gain: ramp(1.0),
             vowel_stretch: ramp(1.0),
@@ -75,6 +78,7 @@ impl EmotionStage {
     pub fn reset(&mut self, direction: &EmotionDirection) {
         self.transform.reset(direction);
         self.colour.reset();
+        self.loudness.reset();
         self.anchors.clear();
         let d = *self.transform.direction();
         self.gain.snap_to(1.0);
@@ -171,8 +175,10 @@ impl EmotionStage {
         let n = channels.first().map_or(0, |c| c.len());
         if !self.active {
             // Nothing to colour; keep the filter's state following the signal so that a later
-            // change starts from the right place.
+            // change starts from the right place. The loops start again from no correction.
             self.colour.reset();
+            self.loudness.reset();
+            self.transform.set_dynamics_factor(1.0);
             return;
         }
         for channel in channels.iter_mut() {
@@ -198,5 +204,12 @@ impl EmotionStage {
             &self.high_band_gain_curve[..n],
             &self.breath_amount_curve[..n],
         );
+        let asked_ratio = self.transform.direction().dynamics_ratio;
+        let channel_count = channels.len().max(1) as f32;
+        for (i, &dry) in dry_mono.iter().enumerate() {
+            let wet = channels.iter().map(|c| c[i]).sum::<f32>() / channel_count;
+            self.loudness.push(dry, wet, asked_ratio);
+        }
+        self.transform.set_dynamics_factor(self.loudness.factor());
     }
 }

@@ -88,6 +88,9 @@ pub struct EmotionTransform {
     loudness_mean_db: Option<f32>,
     /// The dynamics gain in force, gliding towards each frame's.
     dynamics_gain_db: f32,
+    /// Multiplies the asked dynamics ratio so that the output's loudness spread comes out as
+    /// asked (see `loudness_match`); 1 until the stage measures otherwise.
+    dynamics_factor: f32,
     /// 1 in voice, 0 out of it, following at [`VOICE_QUALITY_FOLLOW_S`].
     voicing: f32,
     /// 1 while the direction is anything but neutral, 0 when it is, moving between them over
@@ -114,6 +117,7 @@ impl EmotionTransform {
             fixed_range_centre_cents: None,
             loudness_mean_db: None,
             dynamics_gain_db: 0.0,
+            dynamics_factor: 1.0,
             voicing: 0.0,
             engagement: 0.0,
             last_pitch_shift_st: 0.0,
@@ -133,6 +137,7 @@ impl EmotionTransform {
         self.range_centre_cents = None;
         self.loudness_mean_db = None;
         self.dynamics_gain_db = 0.0;
+        self.dynamics_factor = 1.0;
         self.voicing = 0.0;
         self.engagement = if self.direction == EmotionDirection::NEUTRAL {
             0.0
@@ -155,6 +160,14 @@ impl EmotionTransform {
     /// measured against the input's even through pauses.
     pub fn is_engaged(&self) -> bool {
         self.engagement > 0.0
+    }
+
+    /// Sets the factor on the dynamics ratio (see `loudness_match`); non-finite or non-positive
+    /// values are ignored.
+    pub fn set_dynamics_factor(&mut self, factor: f32) {
+        if factor.is_finite() && factor > 0.0 {
+            self.dynamics_factor = factor;
+        }
     }
 
     /// The direction in force (after smoothing and the mode's limits).
@@ -247,10 +260,17 @@ impl EmotionTransform {
         let step = HOP_S as f32 / DIRECTION_GLIDE_S;
         self.engagement =
             (self.engagement + (engaged - self.engagement).clamp(-step, step)).clamp(0.0, 1.0);
+        // The loudness loop's factor fades with the emotion, to exactly none, so that neutral
+        // is exact again once the emotion is gone.
+        let factor = if self.engagement == 0.0 {
+            1.0
+        } else {
+            self.dynamics_factor.powf(self.engagement)
+        };
         FrameTargets {
             pitch_shift_st,
             vibrato_forecast,
-            gain_db: self.dynamics_gain_db(frame.pitch.energy_db, d.dynamics_ratio),
+            gain_db: self.dynamics_gain_db(frame.pitch.energy_db, d.dynamics_ratio * factor),
             vowel_stretch: d.articulation_ratio,
             tilt_db: voicing * d.tilt_db,
             brightness_match: voicing * self.engagement,
