@@ -37,7 +37,7 @@ pub struct EmotionStage {
     breath_amount_curve: Vec<f32>,
     brightness_match_curve: Vec<f32>,
     asked_tilt_db_curve: Vec<f32>,
-    /// The aligned dry input of the chunk, mono, for the brightness meter.
+    /// The aligned dry input of the chunk, mono, for the brightness and loudness loops.
     dry_mono: Vec<f32>,
     /// Whether the last chunk changed anything: when not, `apply_voice` is skipped, which keeps
     /// the neutral path bit-exact.
@@ -166,7 +166,8 @@ impl EmotionStage {
     }
 
     /// Applies the chunk's dynamics gain, tilt and breath to the rendered voice; `dry` is the
-    /// input aligned with it, one slice per channel, for the brightness meter.
+    /// input aligned with it, one slice per channel, which the brightness and loudness loops
+    /// measure the finished voice against.
     pub fn apply_voice<'a>(
         &mut self,
         channels: &mut [&mut [f32]],

@@ -26,6 +26,7 @@ const MAX_LOUDNESS_DEVIATION_DB: f32 = 20.0;
 /// this scales the applied expansion so it moves about as asked (`cargo xtask emotion-eval`, one
 /// control at a time on singing: ×1.5 read ×1.39 and ×0.7 read ×0.80 at 1.0, ×1.41/×0.78 at
 /// 1.35; the presets, with brightness and pitch changes alongside, fell 25–35 % short at 1.35).
+/// The loudness loop (see `loudness_match`) makes up what is left.
 const DYNAMICS_EFFECT_SCALE: f32 = 1.6;
 /// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
 const DYNAMICS_GLIDE_S: f32 = 0.015;
@@ -94,7 +95,8 @@ pub struct EmotionTransform {
     /// 1 in voice, 0 out of it, following at [`VOICE_QUALITY_FOLLOW_S`].
     voicing: f32,
     /// 1 while the direction is anything but neutral, 0 when it is, moving between them over
-    /// [`DIRECTION_GLIDE_S`] so the brightness correction fades in and out with the emotion.
+    /// [`DIRECTION_GLIDE_S`] so the brightness and loudness loops' corrections fade in and out
+    /// with the emotion.
     engagement: f32,
     last_pitch_shift_st: f32,
     /// Two low-passes of the noise behind added jitter (their difference is the band), and the
