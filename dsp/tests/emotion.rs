@@ -3,7 +3,9 @@
 //! `shared/EMOTION.md` says, more with more intensity; intensity 0 is the input bit for bit; a
 //! reference style pulls the input's profile towards it; automation does not click.
 
-use affetto_dsp::emotion::{EmotionControls, EmotionPreset, EmotionSource, StyleProfile};
+use affetto_dsp::emotion::{
+    EmotionControls, EmotionDirection, EmotionPreset, EmotionSource, StyleProfile,
+};
 use affetto_dsp::synth::clicks::click_blocks_retimed;
 use affetto_dsp::synth::{self};
 use affetto_dsp::{AnalysisMode, Controls, Engine};
@@ -317,5 +319,51 @@ fn an_offline_render_widens_the_range_around_the_takes_own_median() {
         (range - target.f0_range_ratio).abs() <= 0.2 * (target.f0_range_ratio - 1.0),
         "range ×{range:.2} for ×{}",
         target.f0_range_ratio
+    );
+}
+
+#[test]
+fn compression_past_flat_is_held_at_the_limit_instead_of_turning_over() {
+    // Sad at 150 % with the dynamics trim at its floor asks far more compression than flattens
+    // a phrase, and the loudness loop pushes further still. Without a limit, small deviations
+    // from the mean were inverted while larger ones hit the gain's stops, and the output read
+    // *less* compressed (0.84 dB per dB) than at the limit (0.67).
+    let input = speech(16.0);
+    let mut controls = preset(EmotionPreset::Sad, 1.5);
+    controls.emotion.trims = EmotionDirection {
+        dynamics_ratio: 0.5,
+        ..EmotionDirection::NEUTRAL
+    };
+    let output = render(&input, AnalysisMode::Live, None, |_| controls);
+    // Loudness of 50 ms frames over the last 8 s, where the loop has settled; the slope of
+    // output against input loudness over the frames active in both.
+    let frame = SAMPLE_RATE_HZ as usize / 20;
+    let loudness_db = |x: &[f32]| -> Vec<f32> {
+        x.chunks_exact(frame)
+            .map(|c| 10.0 * (c.iter().map(|s| s * s).sum::<f32>() / frame as f32 + 1e-12).log10())
+            .collect()
+    };
+    let half = input.len() / 2;
+    let (inputs, outputs) = (loudness_db(&input[half..]), loudness_db(&output[half..]));
+    let pairs: Vec<(f32, f32)> = inputs
+        .into_iter()
+        .zip(outputs)
+        .filter(|&(i, o)| i > -40.0 && o > -60.0)
+        .collect();
+    let n = pairs.len() as f32;
+    let (mean_in, mean_out) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), &(i, o)| (a + i / n, b + o / n));
+    let (covariance, variance) = pairs.iter().fold((0.0, 0.0), |(c, v), &(i, o)| {
+        (
+            c + (i - mean_in) * (o - mean_out),
+            v + (i - mean_in).powi(2),
+        )
+    });
+    let slope = covariance / variance;
+    assert!(pairs.len() > 50, "{}", pairs.len());
+    assert!(
+        slope > 0.1 && slope < 0.8,
+        "output loudness moves {slope} dB per input dB"
     );
 }

@@ -28,6 +28,10 @@ const MAX_LOUDNESS_DEVIATION_DB: f32 = 20.0;
 /// 1.35; the presets, with brightness and pitch changes alongside, fell 25–35 % short at 1.35).
 /// The loudness loop (see `loudness_match`) makes up what is left.
 const DYNAMICS_EFFECT_SCALE: f32 = 1.6;
+/// Compression never takes away more than this share of a frame's deviation from the mean: at 1
+/// it would flatten the phrase, beyond it the loud parts would come out softer than the soft
+/// ones. (Sad at 150 % with the loudness loop's factor at its floor asked for 104 %.)
+const MAX_FLATTENING: f32 = 0.8;
 /// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
 const DYNAMICS_GLIDE_S: f32 = 0.015;
 /// The dynamics gain's limits: cutting deeper than −12 dB sounds gated; boosting the loud parts
@@ -327,8 +331,8 @@ impl EmotionTransform {
         };
         let deviation =
             (energy_db - mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
-        let wanted = (DYNAMICS_EFFECT_SCALE * (ratio - 1.0) * deviation)
-            .clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1);
+        let slope = (DYNAMICS_EFFECT_SCALE * (ratio - 1.0)).max(-MAX_FLATTENING);
+        let wanted = (slope * deviation).clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1);
         self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
         self.dynamics_gain_db
     }
