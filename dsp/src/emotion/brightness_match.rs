@@ -176,13 +176,13 @@ impl BrightnessMatch {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const RATE: f32 = 48_000.0;
 
-    /// A buzz with harmonics of 150 Hz falling at `slope_db_per_octave`.
-    fn buzz(slope_db_per_octave: f32, seconds: f32) -> Vec<f32> {
+    /// A vowel-like buzz: harmonics of 150 Hz falling at `slope_db_per_octave`, at 48 kHz.
+    pub(in crate::emotion) fn buzz(slope_db_per_octave: f32, seconds: f32) -> Vec<f32> {
         let n = (seconds * RATE) as usize;
         (0..n)
             .map(|i| {

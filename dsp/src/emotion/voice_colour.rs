@@ -134,24 +134,10 @@ impl VoiceColour {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emotion::brightness_match::tests::buzz;
     use realfft::RealFftPlanner;
 
     const RATE: f32 = 48_000.0;
-
-    /// A vowel-like buzz: harmonics of 180 Hz falling at `slope_db_per_octave`.
-    fn buzz(slope_db_per_octave: f32, seconds: f32) -> Vec<f32> {
-        (0..(seconds * RATE) as usize)
-            .map(|i| {
-                let t = i as f32 / RATE;
-                (1..=30)
-                    .map(|k| {
-                        let gain = 10f32.powf(slope_db_per_octave * (k as f32).log2() / 20.0);
-                        0.1 * gain * (std::f32::consts::TAU * 180.0 * k as f32 * t).sin()
-                    })
-                    .sum()
-            })
-            .collect()
-    }
 
     /// Energy in 1–5 kHz over 50 Hz–1 kHz, dB, of the whole of `x` (one long spectrum).
     fn alpha_db(x: &[f32]) -> f32 {
