@@ -11,6 +11,8 @@
 //! [`MEMORY_S`] of voice and the loop moves over [`LOOP_TIME_S`], several times longer, so the
 //! delay of the measurement cannot make it overshoot and ring.
 
+use super::fading_mean::FadingMean;
+
 /// Length of one loudness frame: a few pitch cycles, short enough to follow syllables.
 const FRAME_S: f32 = 0.020;
 /// Frames quieter than this are pauses, as in the style profile, and each signal's statistics
@@ -28,25 +30,6 @@ const MIN_MEASURED_S: f32 = 1.0;
 /// The factor's range: beyond it something other than dynamics differs.
 const FACTOR_RANGE: (f32, f32) = (0.6, 1.6);
 
-/// A fading mean that is a plain average until its memory is full.
-#[derive(Debug, Clone, Copy)]
-struct FadingMean {
-    value: f32,
-    count: f32,
-}
-
-impl FadingMean {
-    const EMPTY: Self = Self {
-        value: 0.0,
-        count: 0.0,
-    };
-
-    fn push(&mut self, x: f32, memory: f32) {
-        self.count += 1.0;
-        self.value += (1.0 / self.count).max(1.0 / memory) * (x - self.value);
-    }
-}
-
 /// Running mean and spread of one signal's frame loudness.
 #[derive(Debug, Clone, Copy)]
 struct LoudnessSpread {
@@ -55,19 +38,32 @@ struct LoudnessSpread {
 }
 
 impl LoudnessSpread {
-    const EMPTY: Self = Self {
-        mean_db: FadingMean::EMPTY,
-        mean_square_db: FadingMean::EMPTY,
-    };
+    fn new(memory_frames: f32) -> Self {
+        Self {
+            mean_db: FadingMean::new(memory_frames),
+            mean_square_db: FadingMean::new(memory_frames),
+        }
+    }
 
-    fn push(&mut self, loudness_db: f32, memory: f32) {
-        self.mean_db.push(loudness_db, memory);
-        self.mean_square_db.push(loudness_db * loudness_db, memory);
+    fn clear(&mut self) {
+        self.mean_db.clear();
+        self.mean_square_db.clear();
+    }
+
+    fn push(&mut self, loudness_db: f32) {
+        self.mean_db.push(loudness_db);
+        self.mean_square_db.push(loudness_db * loudness_db);
+    }
+
+    /// Frames taken so far.
+    fn count(&self) -> f32 {
+        self.mean_db.count()
     }
 
     fn spread_db(&self) -> f32 {
-        let mean = self.mean_db.value;
-        (self.mean_square_db.value - mean * mean).max(0.0).sqrt()
+        let mean = self.mean_db.get().unwrap_or(0.0);
+        let mean_square = self.mean_square_db.get().unwrap_or(0.0);
+        (mean_square - mean * mean).max(0.0).sqrt()
     }
 }
 
@@ -81,7 +77,6 @@ pub struct LoudnessSpreadMatch {
     wet_energy: f32,
     dry: LoudnessSpread,
     wet: LoudnessSpread,
-    memory_frames: f32,
     loop_gain: f32,
     min_frames: f32,
     log_factor: f32,
@@ -96,9 +91,8 @@ impl LoudnessSpreadMatch {
             filled: 0,
             dry_energy: 0.0,
             wet_energy: 0.0,
-            dry: LoudnessSpread::EMPTY,
-            wet: LoudnessSpread::EMPTY,
-            memory_frames: MEMORY_S * frames_per_s,
+            dry: LoudnessSpread::new(MEMORY_S * frames_per_s),
+            wet: LoudnessSpread::new(MEMORY_S * frames_per_s),
             loop_gain: 1.0 / (LOOP_TIME_S * frames_per_s),
             min_frames: MIN_MEASURED_S * frames_per_s,
             log_factor: 0.0,
@@ -107,15 +101,12 @@ impl LoudnessSpreadMatch {
 
     /// Forgets the voice: the factor starts again from 1.
     pub fn reset(&mut self) {
-        *self = Self {
-            filled: 0,
-            dry_energy: 0.0,
-            wet_energy: 0.0,
-            dry: LoudnessSpread::EMPTY,
-            wet: LoudnessSpread::EMPTY,
-            log_factor: 0.0,
-            ..*self
-        };
+        self.filled = 0;
+        self.dry_energy = 0.0;
+        self.wet_energy = 0.0;
+        self.dry.clear();
+        self.wet.clear();
+        self.log_factor = 0.0;
     }
 
     /// Multiplies the dynamics ratio the expander applies.
@@ -143,16 +134,16 @@ impl LoudnessSpreadMatch {
         self.dry_energy = 0.0;
         self.wet_energy = 0.0;
         if dry_db >= ACTIVE_FLOOR_DB {
-            self.dry.push(dry_db, self.memory_frames);
+            self.dry.push(dry_db);
         }
         if wet_db >= ACTIVE_FLOOR_DB {
-            self.wet.push(wet_db, self.memory_frames);
+            self.wet.push(wet_db);
         }
         if dry_db < ACTIVE_FLOOR_DB || !asked_ratio.is_finite() || asked_ratio <= 0.0 {
             return;
         }
         let (dry_spread, wet_spread) = (self.dry.spread_db(), self.wet.spread_db());
-        let measured = self.dry.mean_db.count.min(self.wet.mean_db.count);
+        let measured = self.dry.count().min(self.wet.count());
         if measured < self.min_frames || dry_spread <= 0.0 || wet_spread <= 0.0 {
             return;
         }

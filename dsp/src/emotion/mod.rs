@@ -4,6 +4,7 @@
 
 mod brightness_match;
 mod direction;
+mod fading_mean;
 mod loudness_match;
 mod pitch_histogram;
 mod preset;

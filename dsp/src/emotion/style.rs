@@ -4,6 +4,7 @@
 //! an [`EmotionDirection`] that moves the input towards the reference.
 
 use super::direction::EmotionDirection;
+use super::fading_mean::FadingMean;
 use super::pitch_histogram::PitchHistogram;
 use crate::pitch::{AnalysisMode, HOP_S, PitchTracker};
 use crate::vibrato::{ContourDecomposer, ContourFrame};
@@ -219,43 +220,6 @@ impl StyleProfile {
             loudness_spread_db: values[10],
             tilt_db: values[11],
         })
-    }
-}
-
-/// A mean that weighs every observation equally until `memory` observations, then forgets with
-/// that time constant: exact for a reference file, running for the live input.
-#[derive(Debug, Clone, Copy)]
-struct FadingMean {
-    value: f32,
-    count: f32,
-    memory: f32,
-}
-
-impl FadingMean {
-    fn new(memory: f32) -> Self {
-        Self {
-            value: 0.0,
-            count: 0.0,
-            memory,
-        }
-    }
-
-    fn push(&mut self, x: f32) {
-        if !x.is_finite() {
-            return;
-        }
-        self.count += 1.0;
-        let weight = (1.0 / self.count).max(1.0 / self.memory);
-        self.value += weight * (x - self.value);
-    }
-
-    fn clear(&mut self) {
-        self.value = 0.0;
-        self.count = 0.0;
-    }
-
-    fn get(&self) -> Option<f32> {
-        (self.count > 0.0).then_some(self.value)
     }
 }
 
