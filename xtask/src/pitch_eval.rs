@@ -16,7 +16,7 @@ use affetto_dsp::pitch::{AnalysisMode, PitchTracker};
 use affetto_dsp::synth::{
     self, Degradation, FrameTruth, NoiseKind, Phrase, PitchCurve, SegmentKind, VoiceRender,
 };
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_pcg::Pcg32;
 
@@ -304,6 +304,30 @@ struct Scores {
     median_cents: f64,
 }
 
+/// One row per frame: the truth and each track (0 = unvoiced), for looking at where the errors
+/// are (`set{N}-frames.csv` beside the set's WAV).
+fn write_frames_csv(path: &Path, truth: &[FrameTruth], tracks: &[(&str, &Track)]) -> Result<()> {
+    let mut text = String::from("time_s,truth_f0_hz,truth_voiced");
+    for (name, _) in tracks {
+        write!(text, ",{name}")?;
+    }
+    text.push('\n');
+    for (i, t) in truth.iter().enumerate() {
+        write!(
+            text,
+            "{:.3},{:.2},{}",
+            t.time_s,
+            t.f0_hz,
+            u8::from(t.voiced)
+        )?;
+        for (_, track) in tracks {
+            write!(text, ",{:.2}", track.get(i).copied().unwrap_or(0.0))?;
+        }
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// The one metric function every method goes through.
 fn score(truth: &[FrameTruth], track: &[f32]) -> Scores {
     let (mut voiced_ref, mut rpa_hits, mut rca_hits) = (0usize, 0usize, 0usize);
@@ -489,6 +513,7 @@ pub fn run(with_peers: bool) -> Result<()> {
         );
 
         let mut rows: Vec<(String, Scores, f64)> = Vec::new();
+        let mut studio = Track::new();
         for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
             let started = Instant::now();
             let (track, voicing) = affetto_track(&samples, mode, frames);
@@ -502,6 +527,7 @@ pub fn run(with_peers: bool) -> Result<()> {
                     condition.name,
                     voicing_calibration_error(&voice.frames, &voicing),
                 ));
+                studio = track;
             }
         }
         let started = Instant::now();
@@ -521,6 +547,15 @@ pub fn run(with_peers: bool) -> Result<()> {
             condition.name,
             voicing_calibration_error(&voice.frames, &fused_voicing),
         ));
+        write_frames_csv(
+            &out_dir.join(format!("set{set_index}-frames.csv")),
+            &voice.frames,
+            &[
+                ("studio_f0_hz", &studio),
+                ("fused_f0_hz", &fused),
+                ("neural_f0_hz", &neural_only),
+            ],
+        )?;
         for (peer, shift) in available.iter().zip(shifts.iter_mut()) {
             let started = Instant::now();
             let output = match (peer.run)(&wav, &out_dir.join(format!("set{set_index}"))) {
