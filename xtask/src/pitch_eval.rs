@@ -25,7 +25,7 @@ const HOP_S: f64 = synth::TRUTH_HOP_S;
 const HOP_SAMPLES: usize = 240;
 /// Each set is this many pieces of `PIECE_S` seconds, each from its own seed and voice.
 const PIECES: u64 = 10;
-const PIECE_S: f64 = 30.0;
+pub(crate) const PIECE_S: f64 = 30.0;
 /// Frames this close to a change of voicing in the truth are not scored: there the truth is a
 /// matter of where an envelope crosses a threshold.
 const VOICING_EDGE_FRAMES: usize = 4;
