@@ -13,7 +13,7 @@
 //!   process, each peer timed as a process run right after Affetto's run of the same shift.
 //!
 //! Rubber Band R3 is `rubberband --fine -F` (formants preserved), R2 `rubberband -F`; sox is
-//! `sox pitch`, which has no formant preservation. A third input, real speech, is the spoken
+//! `sox pitch`, which has no formant preservation. A fourth input, real speech, is the spoken
 //! channel names Debian's alsa-utils ships (installed if missing); having no truth, it is scored
 //! against Affetto's track of it. Files go to `target/resynth-eval/`.
 
