@@ -1,8 +1,9 @@
 //! `cargo xtask resynth-eval`: Affetto's pitch shift against Rubber Band and sox on the same
 //! generated voices, in the same run.
 //!
-//! For 30 s of sung (a low and a high voice) and 30 s of spoken test voice and shifts of −12 … +12 semitones, each method
-//! renders the shift; every output is then scored by one set of functions:
+//! For 30 s of sung test voice (a low and a high voice) and 30 s of spoken test voice and shifts
+//! of −12 … +12 semitones, each method renders the shift; every output is then scored by one set
+//! of functions:
 //! - pitch: re-analysed with Affetto's Studio tracker and with aubio's yinfft, against the
 //!   known truth × the shift ratio, on frames voiced in the truth away from voicing edges;
 //! - formants: median log-spectral distance (dB) between cepstrally smoothed envelopes of
