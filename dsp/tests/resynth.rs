@@ -160,6 +160,86 @@ fn a_ratio_of_one_through_the_grains_is_close_to_the_input() {
     );
 }
 
+/// Mean power spectrum (dB) over the voiced frames of `signal`, bins 3..=170 of a 1024-point
+/// frame: across a melody's changing pitch the harmonics average into the envelope.
+fn voiced_long_term_spectrum_db(voice: &VoiceRender, signal: &[f32]) -> Vec<f64> {
+    let mut sum = vec![0.0f64; 168];
+    let mut frames = 0;
+    for start in (SAMPLE_RATE_HZ as usize / 2..voice.samples.len() - 4096).step_by(1920) {
+        let centre = (start + 512) / 240;
+        if voice.frames[centre.saturating_sub(4)..centre + 5]
+            .iter()
+            .all(|t| t.voiced)
+        {
+            for (total, db) in sum.iter_mut().zip(log_spectrum_db(signal, start)) {
+                *total += 10f64.powf(db / 10.0);
+            }
+            frames += 1;
+        }
+    }
+    assert!(frames > 20, "only {frames} voiced frames");
+    sum.iter()
+        .map(|p| 10.0 * (p / frames as f64).log10())
+        .collect()
+}
+
+/// The frequency ratio that best maps `input`'s spectrum (bins 3..=170 of 1024 at 48 kHz) onto
+/// `output`'s over 300 Hz – 6 kHz: the correlation of `output(f)` with `input(f / ratio)`,
+/// searched in steps of 0.5 %.
+fn envelope_ratio(input: &[f64], output: &[f64]) -> f64 {
+    let bin_hz = SAMPLE_RATE_HZ as f64 / 1024.0;
+    let at = |spectrum: &[f64], hz: f64| {
+        let x = (hz / bin_hz - 3.0).clamp(0.0, (spectrum.len() - 1) as f64);
+        let i = (x as usize).min(spectrum.len() - 2);
+        spectrum[i] + (x - i as f64) * (spectrum[i + 1] - spectrum[i])
+    };
+    let band: Vec<f64> = (0..200)
+        .map(|i| 300.0 * (6_000.0f64 / 300.0).powf(i as f64 / 199.0))
+        .collect();
+    let correlation = |ratio: f64| {
+        let a: Vec<f64> = band.iter().map(|&f| at(input, f / ratio)).collect();
+        let b: Vec<f64> = band.iter().map(|&f| at(output, f)).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (ma, mb) = (mean(&a), mean(&b));
+        let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let var = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+        cov / (var(&a, ma) * var(&b, mb)).sqrt()
+    };
+    (0..=140)
+        .map(|i| 0.7 * 1.005f64.powi(i))
+        .max_by(|x, y| correlation(*x).total_cmp(&correlation(*y)))
+        .unwrap()
+}
+
+#[test]
+fn a_formant_shift_moves_the_envelope_and_leaves_the_pitch() {
+    let voice = singing(7, 6.0);
+    let input = voiced_long_term_spectrum_db(&voice, &voice.samples);
+    for formant_shift_st in [-4.0f32, 4.0] {
+        let controls = Controls {
+            formant_shift_st,
+            ..Controls::default()
+        };
+        let (output, _, _) = render(&voice.samples, AnalysisMode::Studio, &controls);
+        let asked = 2f64.powf(formant_shift_st as f64 / 12.0);
+        let found = envelope_ratio(&input, &voiced_long_term_spectrum_db(&voice, &output));
+        let errors = pitch_errors_cents(&voice, &output, 1.0);
+        let median_cents = errors[errors.len() / 2];
+        println!(
+            "formants {formant_shift_st:+} st: envelope moved ×{found:.3} (asked ×{asked:.3}), \
+             pitch median error {median_cents:.1} cents"
+        );
+        assert!(
+            (found / asked - 1.0).abs() < 0.04,
+            "formants {formant_shift_st:+} st: envelope moved ×{found:.3}, asked ×{asked:.3}"
+        );
+        assert!(
+            median_cents < 10.0,
+            "formants {formant_shift_st:+} st moved the pitch: median {median_cents:.1} cents"
+        );
+    }
+}
+
 #[test]
 fn the_shifted_output_is_aligned_to_the_reported_latency() {
     // Detached notes: their starts and ends are what an energy envelope can be lined up by (a
