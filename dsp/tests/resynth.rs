@@ -89,6 +89,15 @@ fn shifted_singing_lands_on_the_asked_pitch() {
     }
 }
 
+/// Whether the truth is voiced for 20 ms either side of the centre of the 1024 samples from
+/// `start`.
+fn voiced_around(voice: &VoiceRender, start: usize) -> bool {
+    let centre = (start + 512) / 240;
+    voice.frames[centre.saturating_sub(4)..centre + 5]
+        .iter()
+        .all(|t| t.voiced)
+}
+
 /// Log power spectrum (dB) of the 1024 samples from `start`, Hann-windowed, bins 3..=170
 /// (≈ 140 Hz – 8 kHz at 48 kHz), by a direct DFT: a test needs no FFT.
 fn log_spectrum_db(signal: &[f32], start: usize) -> Vec<f64> {
@@ -126,11 +135,7 @@ fn a_ratio_of_one_through_the_grains_is_close_to_the_input() {
     // shift leaves alone, on voiced frames (unvoiced ones are passed through untouched).
     let mut distances = Vec::new();
     for start in (SAMPLE_RATE_HZ as usize / 2..voice.samples.len() - 4096).step_by(960) {
-        let centre = (start + 512) / 240;
-        if !voice.frames[centre.saturating_sub(4)..centre + 5]
-            .iter()
-            .all(|t| t.voiced)
-        {
+        if !voiced_around(&voice, start) {
             continue;
         }
         let (a, b) = (
@@ -166,11 +171,7 @@ fn voiced_long_term_spectrum_db(voice: &VoiceRender, signal: &[f32]) -> Vec<f64>
     let mut sum = vec![0.0f64; 168];
     let mut frames = 0;
     for start in (SAMPLE_RATE_HZ as usize / 2..voice.samples.len() - 4096).step_by(1920) {
-        let centre = (start + 512) / 240;
-        if voice.frames[centre.saturating_sub(4)..centre + 5]
-            .iter()
-            .all(|t| t.voiced)
-        {
+        if voiced_around(voice, start) {
             for (total, db) in sum.iter_mut().zip(log_spectrum_db(signal, start)) {
                 *total += 10f64.powf(db / 10.0);
             }
@@ -207,8 +208,9 @@ fn envelope_ratio(input: &[f64], output: &[f64]) -> f64 {
     };
     (0..=140)
         .map(|i| 0.7 * 1.005f64.powi(i))
-        .max_by(|x, y| correlation(*x).total_cmp(&correlation(*y)))
-        .unwrap()
+        .map(|ratio| (ratio, correlation(ratio)))
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .map_or(1.0, |best| best.0)
 }
 
 #[test]
