@@ -193,6 +193,14 @@ impl F0Track {
         frame <= latest && latest - frame < len && self.silent[(frame % len) as usize]
     }
 
+    /// The F0 decided for `frame`, if it is voiced and still in the track.
+    pub fn frame_f0_hz(&self, frame: u64) -> Option<f32> {
+        let latest = self.latest?;
+        (frame <= latest && latest - frame < self.f0_hz.len() as u64)
+            .then(|| self.f0(frame))
+            .filter(|f0| *f0 > 0.0)
+    }
+
     fn f0(&self, frame: u64) -> f32 {
         self.f0_hz[(frame % self.f0_hz.len() as u64) as usize]
     }

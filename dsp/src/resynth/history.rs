@@ -29,6 +29,17 @@ impl SignalHistory {
         self.written = 0;
     }
 
+    /// Forgets everything and continues at `position`: the samples before it read as silence.
+    pub fn restart_at(&mut self, position: u64) {
+        self.ring.fill(0.0);
+        self.written = position;
+    }
+
+    /// Samples held.
+    pub fn capacity(&self) -> usize {
+        self.ring.len()
+    }
+
     #[inline]
     pub fn push(&mut self, x: f32) {
         self.ring[self.written as usize & self.mask] = x;
