@@ -41,13 +41,6 @@ const TOP_HZ: f32 = 16_000.0;
 /// The line is floored this far below its highest point: the all-pole fit of a spectrum spanning
 /// 100 dB is ill-conditioned, and nothing that far down is heard next to the peak.
 const RANGE_DB: f64 = 70.0;
-/// The peak line is smoothed by a Gaussian this share of the F0 wide (a lag window on the
-/// autocorrelation): the envelope is only known at the harmonics, and where one harmonic stands
-/// far above its neighbours (a narrow formant on it) an unsmoothed fit rings at that harmonic's
-/// frequency whatever the new pitch.
-const LAG_WINDOW_F0_SHARE: f64 = 0.0;
-/// ...and never narrower than this: a formant is no sharper than a real vocal tract's.
-const MIN_SMOOTHING_HZ: f64 = 1.0;
 /// Points of the warped frequency axis the peak line is read at (over the whole circle): the
 /// autocorrelation needs [`ORDER`] + 1 lags of it, and the line is smooth between harmonics.
 const WARPED_GRID_LEN: usize = 512;
@@ -67,9 +60,9 @@ const BELOW_F0_RISE_DB: f64 = 6.0;
 /// cancel by the neighbours' phases; with all of the envelope taken out, lowering speech 7 st
 /// laid the excitation's new 2nd harmonic 9 dB under its 3rd where the two should be level,
 /// and the tracker heard the 3rd as the fundamental (Studio pitch p95 54 cents against
-/// TD-PSOLA's 19). Half keeps the tracker's reading (19.6) and most of the gain on high voices, whose
-/// envelope distance at F0 ≥ 300 Hz fell 8–25 % at a half against 9–30 % at all
-/// (`cargo xtask resynth-eval --no-peers`).
+/// TD-PSOLA's 19). Half keeps the tracker's reading (19.6) and most of the gain on high
+/// voices: their envelope distance at F0 ≥ 300 Hz is 7–26 % under TD-PSOLA's, where the whole
+/// envelope gave 10–30 % in an earlier state of this code (`cargo xtask resynth-eval`).
 const ENVELOPE_SHARE: f64 = 0.5;
 /// `10^(dB / 10) = exp(dB × this)`.
 const DB_TO_POWER_LN: f64 = std::f64::consts::LN_10 / 10.0;
@@ -142,7 +135,6 @@ pub struct TractAnalyser {
     warped_bin_hz: Vec<f64>,
     power: Vec<Complex<f64>>,
     autocorrelation: Vec<f64>,
-    lag_window: [f64; ORDER + 1],
 }
 
 impl TractAnalyser {
@@ -174,7 +166,6 @@ impl TractAnalyser {
                 .collect(),
             power,
             autocorrelation: inverse.make_output_vec(),
-            lag_window: [1.0; ORDER + 1],
             forward,
             inverse,
         }
@@ -256,14 +247,6 @@ impl TractAnalyser {
             return TractFilters::transparent();
         }
         let floor_db = highest_db - RANGE_DB;
-        // The smoothing is a width in hertz at low frequencies, where the harmonics are: on the
-        // warped axis that is (1 + λ) / (1 − λ) times as many radians.
-        let width_hz = (LAG_WINDOW_F0_SHARE * f0_hz).max(MIN_SMOOTHING_HZ) * (1.0 + self.lambda)
-            / (1.0 - self.lambda);
-        for (lag, w) in self.lag_window.iter_mut().enumerate() {
-            let x = std::f64::consts::TAU * width_hz * lag as f64 / self.sample_rate_hz as f64;
-            *w = (-0.5 * x * x).exp();
-        }
         let Some((whitening, whitening_error)) = self.all_pole(1.0, 0.0, floor_db) else {
             return TractFilters::transparent();
         };
@@ -288,7 +271,8 @@ impl TractAnalyser {
     }
 
     /// The warped all-pole model (reflection coefficients, prediction error power) of the peak
-    /// line read at `max(f, lowest_hz) / ratio`; `None` if the fit fails.
+    /// line read at `f / ratio`, below `lowest_hz` at most [`BELOW_F0_RISE_DB`] over its value
+    /// there; `None` if the fit fails.
     fn all_pole(
         &mut self,
         ratio: f64,
@@ -316,9 +300,7 @@ impl TractAnalyser {
             )
             .ok()?;
         let mut r = [0.0f64; ORDER + 1];
-        for (lag, slot) in r.iter_mut().enumerate() {
-            *slot = self.autocorrelation[lag] * self.lag_window[lag];
-        }
+        r.copy_from_slice(&self.autocorrelation[..=ORDER]);
         levinson(&r)
     }
 }
