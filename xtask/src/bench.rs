@@ -27,7 +27,7 @@ use rand::SeedableRng;
 use rand_pcg::Pcg32;
 
 use crate::pitch_eval::{SAMPLE_RATE_HZ, write_wav};
-use crate::resynth_eval::{Method, real_speech, run_peer};
+use crate::resynth_eval::{installed_peers, real_speech, run_peer};
 
 /// Counts allocations while `COUNTING` is set: the process path's allocation count, measured in
 /// the same run as its time.
@@ -414,6 +414,7 @@ pub fn run() -> Result<()> {
     if let Some(speech) = real_speech(true) {
         inputs.push(("real speech (alsa-utils)", speech.samples));
     }
+    let peers = installed_peers();
     for (name, samples) in &inputs {
         let wav = out_dir.join(format!(
             "{}.wav",
@@ -421,7 +422,7 @@ pub fn run() -> Result<()> {
         ));
         write_wav(&wav, samples)?;
         let seconds = samples.len() as f64 / SAMPLE_RATE_HZ as f64;
-        for peer in [Method::RubberBandR3, Method::RubberBandR2, Method::SoxPitch] {
+        for &peer in &peers {
             let affetto = run_engine(samples, AnalysisMode::Studio, 1, 64, &shifted);
             let affetto_sad = run_engine(samples, AnalysisMode::Studio, 1, 64, &sad);
             let out = out_dir.join("peer-out.wav");

@@ -469,6 +469,28 @@ struct Row {
     affetto_ratio: f64,
 }
 
+/// The peer methods whose programs are here, installing Debian's `rubberband-cli` and `sox` if
+/// they are missing and apt-get may; says which are left out.
+pub(crate) fn installed_peers() -> Vec<Method> {
+    let found_or_installed = |program: &str, package: &str| {
+        succeeds(Command::new(program).arg("--version"))
+            || (succeeds(Command::new("apt-get").args(["install", "-y", "-q", package]))
+                && succeeds(Command::new(program).arg("--version")))
+    };
+    let mut peers = Vec::new();
+    if found_or_installed("rubberband", "rubberband-cli") {
+        peers.extend([Method::RubberBandR3, Method::RubberBandR2]);
+    } else {
+        println!("peer missing, left out: rubberband (could not be found or installed)");
+    }
+    if found_or_installed("sox", "sox") {
+        peers.push(Method::SoxPitch);
+    } else {
+        println!("peer missing, left out: sox (could not be found or installed)");
+    }
+    peers
+}
+
 /// `with_peers`: false renders and scores Affetto alone.
 pub fn run(with_peers: bool) -> Result<()> {
     let out_dir = crate::report_dir("resynth-eval")?;
@@ -478,19 +500,7 @@ pub fn run(with_peers: bool) -> Result<()> {
         Method::Affetto(AnalysisMode::Studio),
     ];
     if with_peers {
-        let rubberband_ok = succeeds(Command::new("rubberband").arg("--version"))
-            || (succeeds(Command::new("apt-get").args(["install", "-y", "-q", "rubberband-cli"]))
-                && succeeds(Command::new("rubberband").arg("--version")));
-        if rubberband_ok {
-            methods.extend([Method::RubberBandR3, Method::RubberBandR2]);
-        } else {
-            println!("peer missing, left out: rubberband (could not be found or installed)");
-        }
-        if succeeds(Command::new("sox").arg("--version")) {
-            methods.push(Method::SoxPitch);
-        } else {
-            println!("peer missing, left out: sox");
-        }
+        methods.extend(installed_peers());
     }
     let aubio = peers()
         .into_iter()
