@@ -55,10 +55,13 @@ pub struct StyleProfile {
     pub tilt_db: f32,
 }
 
-/// The profile reads tilt off each frame's all-pole envelope, which follows a brightness change
-/// only part of the way (a −12 dB difference applied moved it by −7.4 dB in
-/// `cargo xtask emotion-eval`'s transfer); the direction asks for this much more.
-const PROFILE_TILT_TO_BRIGHTNESS: f32 = 1.5;
+/// The profile reads tilt off each frame's all-pole envelope (2–4 kHz against 300–800 Hz), the
+/// tilt control works on the alpha ratio (1–5 kHz against 50 Hz–1 kHz), and the shelf moves the
+/// first by about 1.25 times the second at any depth (offline, on the emotion evaluation's sung
+/// voice, the shelf's response at the profile's points against the measured alpha ratio: −2.6
+/// for −2.1 … −14.5 for −11.4); the direction asks for this much alpha ratio per dB of profile
+/// tilt.
+const PROFILE_TILT_TO_BRIGHTNESS: f32 = 0.8;
 
 /// Numbers in a profile (see [`StyleProfile::fields`]).
 pub const FIELD_COUNT: usize = 12;
