@@ -253,3 +253,30 @@ fn clipped_singing_is_still_tracked() {
         assert!(s.voicing_f1 >= 0.97, "{mode:?}: F1 {}", s.voicing_f1);
     }
 }
+
+#[test]
+fn octave_leaps_are_followed_without_dropouts() {
+    use synth::{Note, Phrase, Vowel};
+    // Legato leaps of an octave and of a fifth, up and down: the path search must not hold the
+    // old octave, nor drop to unvoiced to get across.
+    let notes = [52.0, 64.0, 52.0, 59.0, 71.0, 59.0, 76.0, 64.0]
+        .iter()
+        .map(|&midi| Note::new(midi, 0.4, Vowel::A))
+        .collect();
+    let voice = synth::render(&Phrase::sung(notes), 48_000, 9);
+    for mode in [AnalysisMode::Live, AnalysisMode::Studio] {
+        let frames = track(&voice.samples, 48_000.0, mode, 64);
+        let (mut worst_run, mut run) = (0usize, 0usize);
+        for (truth, frame) in voice.frames.iter().zip(&frames) {
+            let wrong = truth.voiced
+                && (frame.f0_hz <= 0.0 || (frame.f0_hz / truth.f0_hz - 1.0).abs() > 0.2);
+            run = if wrong { run + 1 } else { 0 };
+            worst_run = worst_run.max(run);
+        }
+        println!("{mode:?}: longest run of unvoiced or gross frames {worst_run}");
+        assert!(
+            worst_run <= 4,
+            "{mode:?}: {worst_run} frames lost at a leap"
+        );
+    }
+}
