@@ -9,10 +9,13 @@ use crate::pitch::{AnalysisMode, HOP_S};
 use crate::vibrato::{ContourEditor, ContourFrame, VibratoEdit, VibratoForecast};
 
 /// The running median the range expands around forgets with this time constant (in voiced
-/// frames, 12 s of voice): a song's or a speaker's register, not a phrase's. With 4 s the
+/// frames, a minute of voice): a song's or a speaker's register, not a phrase's. With 4 s the
 /// median followed the melody, so expanding around it moved the take's median (×1.4 range:
-/// −0.75 st) and expanded less than asked (×1.28).
-const MEDIAN_MEMORY_S: f32 = 12.0;
+/// −0.75 st) and expanded less than asked (×1.28); with 12 s it still sat above a 30 s sung
+/// melody's median, and angry and surprised moved that median by +2.6 st for +3.5 and +2.8 for
+/// +4 (now +3.0 and +3.25, the range ×1.46 and ×1.68; `cargo xtask emotion-eval`). An offline
+/// render, which knows the whole take's median, turns the range around that.
+const MEDIAN_MEMORY_S: f32 = 60.0;
 /// The running loudness mean the dynamics expand around, time constant over active frames:
 /// long enough that phrase-to-phrase loudness is expanded too, not only syllables.
 const LOUDNESS_MEMORY_S: f32 = 10.0;
