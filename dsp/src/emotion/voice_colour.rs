@@ -50,6 +50,9 @@ pub struct VoiceColour {
     /// tan(π · pivot / rate): the bilinear transform's frequency prewarp.
     pivot_tan: f32,
     shelf_state: [f32; MAX_CHANNELS],
+    /// The gain the coefficients `[b0, b1, a1]` are for: it glides only when the tilt changes.
+    shelf_gain: f32,
+    shelf: [f32; 3],
     /// The shelf's input and output power, followed over [`LEVEL_FOLLOW_S`].
     level_follow_coefficient: f32,
     power_in: f32,
@@ -77,6 +80,8 @@ impl VoiceColour {
                 / sample_rate_hz)
                 .tan(),
             shelf_state: [0.0; MAX_CHANNELS],
+            shelf_gain: 1.0,
+            shelf: [1.0, 0.0, 0.0],
             level_follow_coefficient: (-1.0 / (LEVEL_FOLLOW_S * sample_rate_hz)).exp(),
             power_in: 0.0,
             power_out: 0.0,
@@ -142,11 +147,11 @@ impl VoiceColour {
             self.envelope = follow * self.envelope + (1.0 - follow) * level;
             // Breath goes in before the tilt, so a darker voice has darker breath too.
             let add = BREATH_LEVEL_AT_FULL * breath * self.envelope * noise;
-            // H(s) = (G·s + ω·√G) / (s + ω·√G): 1 at DC, G above, √G at the pivot ω; by the
-            // bilinear transform, in transposed direct form II.
-            let r = g_high.sqrt() * self.pivot_tan;
-            let norm = 1.0 / (1.0 + r);
-            let (b0, b1, a1) = ((g_high + r) * norm, (r - g_high) * norm, (r - 1.0) * norm);
+            if g_high != self.shelf_gain {
+                self.shelf_gain = g_high;
+                self.shelf = shelf_coefficients(g_high, self.pivot_tan);
+            }
+            let [b0, b1, a1] = self.shelf;
             let (mut power_in, mut power_out) = (0.0, 0.0);
             for (channel, state) in channels.iter_mut().zip(self.shelf_state.iter_mut()) {
                 let x = channel[i] + add;
@@ -188,6 +193,15 @@ impl VoiceColour {
         // Uniform white noise has RMS 1/√3 and the band keeps roughly a third of it.
         3.0 * self.noise_band
     }
+}
+
+/// The shelf H(s) = (G·s + ω·√G) / (s + ω·√G) — 1 at DC, G above, √G at the pivot ω — by the
+/// bilinear transform (`pivot_tan` = tan(ω / 2 / rate)), as `[b0, b1, a1]` of
+/// y[n] = b0·x[n] + b1·x[n−1] − a1·y[n−1].
+fn shelf_coefficients(gain: f32, pivot_tan: f32) -> [f32; 3] {
+    let r = gain.sqrt() * pivot_tan;
+    let norm = 1.0 / (1.0 + r);
+    [(gain + r) * norm, (r - gain) * norm, (r - 1.0) * norm]
 }
 
 #[cfg(test)]
