@@ -73,9 +73,9 @@ pub fn run() -> Result<()> {
         PIECES * 30
     );
     println!(
-        "| mode | set | rate err median / p95 (Hz) | extent err median / p95 | presence F1 | onset err median / p95 (ms) | max |sum − pitch| (cents) |"
+        "| mode | set | rate err median / p95 (Hz) | extent err median / p95 | extent estimate / truth (median) | presence F1 | onset err median / p95 (ms) | max |sum − pitch| (cents) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut clean_contours = Vec::new();
     let mut cost = (Duration::ZERO, Duration::ZERO, 0.0f64);
     for (set, condition) in conditions.iter().enumerate() {
@@ -101,12 +101,13 @@ pub fn run() -> Result<()> {
                     format!("{mode:?}, {} ms back", delay * 5)
                 };
                 println!(
-                    "| {label} | {} | {:.3} / {:.3} | {:.1} % / {:.1} % | {:.3} | {:.0} / {:.0} | {:.1e} |",
+                    "| {label} | {} | {:.3} / {:.3} | {:.1} % / {:.1} % | {:.3} | {:.3} | {:.0} / {:.0} | {:.1e} |",
                     condition.name,
                     s.rate_error_hz.0,
                     s.rate_error_hz.1,
                     100.0 * s.extent_error.0,
                     100.0 * s.extent_error.1,
+                    s.extent_ratio,
                     s.presence_f1,
                     1000.0 * s.onset_error_s.0,
                     1000.0 * s.onset_error_s.1,
@@ -327,6 +328,10 @@ impl TruthRuns {
 struct Scores {
     rate_error_hz: (f64, f64),
     extent_error: (f64, f64),
+    /// Median of estimated over true extent: the analysis' bias (below 1: read short), which the
+    /// absolute error hides. An edit that removes the vibrato and puts another in (a rate change)
+    /// leaves the part read short behind.
+    extent_ratio: f64,
     presence_f1: f64,
     onset_error_s: (f64, f64),
     reconstruction_cents: f64,
@@ -338,6 +343,7 @@ fn score(truth: &TruthRuns, contour: &[ContourFrame], delay_frames: usize) -> Sc
     let at = |i: usize| &contour[(i + delay_frames).min(contour.len() - 1)];
     let mut rate_errors = Vec::new();
     let mut extent_errors = Vec::new();
+    let mut extent_ratios = Vec::new();
     for i in truth.scored_rate_frames() {
         let (t, c) = (
             truth.truth[i].vibrato.expect("scored frames have vibrato"),
@@ -347,6 +353,7 @@ fn score(truth: &TruthRuns, contour: &[ContourFrame], delay_frames: usize) -> Sc
             rate_errors.push((c.vibrato.rate_hz - t.rate_hz).abs() as f64);
             extent_errors
                 .push(((c.vibrato.extent_cents - t.extent_cents) / t.extent_cents).abs() as f64);
+            extent_ratios.push((c.vibrato.extent_cents / t.extent_cents) as f64);
         }
     }
     let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
@@ -392,6 +399,7 @@ fn score(truth: &TruthRuns, contour: &[ContourFrame], delay_frames: usize) -> Sc
     Scores {
         rate_error_hz: median_p95(&mut rate_errors),
         extent_error: median_p95(&mut extent_errors),
+        extent_ratio: median_p95(&mut extent_ratios).0,
         presence_f1: 2.0 * tp as f64 / (2 * tp + fp + fn_).max(1) as f64,
         onset_error_s: median_p95(&mut onset_errors),
         reconstruction_cents,
