@@ -3,6 +3,7 @@
 //! bright and breathy it should sound.
 
 use super::direction::EmotionDirection;
+use super::fading_mean::FadingMean;
 use super::pitch_histogram::PitchHistogram;
 use super::white_noise::WhiteNoise;
 use crate::pitch::{AnalysisMode, HOP_S};
@@ -17,7 +18,10 @@ use crate::vibrato::{ContourEditor, ContourFrame, VibratoEdit, VibratoForecast};
 /// render, which knows the whole take's median, turns the range around that.
 const MEDIAN_MEMORY_S: f32 = 60.0;
 /// The running loudness mean the dynamics expand around, time constant over active frames:
-/// long enough that phrase-to-phrase loudness is expanded too, not only syllables.
+/// long enough that phrase-to-phrase loudness is expanded too, not only syllables. Until that
+/// much voice was heard it is the plain mean of all of it: started from the first frame (a soft
+/// onset) and forgetting it at this rate, it sat low for the first 10–20 s, and sad's ×0.7 read
+/// ×0.76 on the 30 s sung take (now ×0.66; "dynamics ×0.7" alone ×0.76 → ×0.69).
 const LOUDNESS_MEMORY_S: f32 = 10.0;
 /// Frames quieter than this are pauses: they neither move the loudness mean nor get expanded.
 const ACTIVE_FLOOR_DB: f32 = -50.0;
@@ -35,6 +39,8 @@ const DYNAMICS_EFFECT_SCALE: f32 = 1.6;
 /// it would flatten the phrase, beyond it the loud parts would come out softer than the soft
 /// ones. (Sad at 150 % with the loudness loop's factor at its floor asked for 104 %.)
 const MAX_FLATTENING: f32 = 0.8;
+/// Time constant at which the level the dynamics follow falls with the voice.
+const LEVEL_RELEASE_S: f32 = 0.06;
 /// Time constant of the dynamics gain's glide: a syllable's rise, not a cycle's.
 const DYNAMICS_GLIDE_S: f32 = 0.015;
 /// The dynamics gain's limits: cutting deeper than −12 dB sounds gated; boosting the loud parts
@@ -93,7 +99,10 @@ pub struct EmotionTransform {
     range_centre_cents: Option<f32>,
     /// The whole take's median F0, cents, when it is known beforehand (an offline render).
     fixed_range_centre_cents: Option<f32>,
-    loudness_mean_db: Option<f32>,
+    /// The running loudness mean, dB, over active frames.
+    loudness_mean_db: FadingMean,
+    /// The level the dynamics follow, dB: each active frame's, falling with [`LEVEL_RELEASE_S`].
+    detector_db: Option<f32>,
     /// The dynamics gain in force, gliding towards each frame's.
     dynamics_gain_db: f32,
     /// Multiplies the asked dynamics ratio so that the output's loudness spread comes out as
@@ -124,7 +133,8 @@ impl EmotionTransform {
             median: PitchHistogram::new(MEDIAN_MEMORY_S / HOP_S as f32),
             range_centre_cents: None,
             fixed_range_centre_cents: None,
-            loudness_mean_db: None,
+            loudness_mean_db: FadingMean::new(LOUDNESS_MEMORY_S / HOP_S as f32),
+            detector_db: None,
             dynamics_gain_db: 0.0,
             dynamics_factor: 1.0,
             voicing: 0.0,
@@ -144,7 +154,8 @@ impl EmotionTransform {
         self.editor.reset();
         self.median.reset();
         self.range_centre_cents = None;
-        self.loudness_mean_db = None;
+        self.loudness_mean_db.clear();
+        self.detector_db = None;
         self.dynamics_gain_db = 0.0;
         self.dynamics_factor = 1.0;
         self.voicing = 0.0;
@@ -315,9 +326,16 @@ impl EmotionTransform {
         if active {
             // Kept up to date even while unused, so engaging the dynamics starts from the
             // voice's real level.
-            let a = 1.0 - (-(HOP_S as f32) / LOUDNESS_MEMORY_S).exp();
-            let mean = self.loudness_mean_db.get_or_insert(energy_db);
-            *mean += a * (energy_db - *mean);
+            self.loudness_mean_db.push(energy_db);
+            // The level the gain follows rises with the voice at once and falls with a release,
+            // as a compressor's detector does: following a fading tail frame by frame,
+            // compression lifted it by 5 dB within 30 ms, and the tail's last sample stood out of
+            // the pause after it (the click test, speech with presets switched every 250 ms).
+            let release = 1.0 - (-(HOP_S as f32) / LEVEL_RELEASE_S).exp();
+            self.detector_db = Some(match self.detector_db {
+                Some(level) if energy_db < level => level + release * (energy_db - level),
+                _ => energy_db,
+            });
         }
         if ratio == 1.0 {
             // Neutral is exact (and forgets any gain left from before).
@@ -325,15 +343,16 @@ impl EmotionTransform {
             return 0.0;
         }
         let glide = 1.0 - (-(HOP_S as f32) / DYNAMICS_GLIDE_S).exp();
-        let Some(mean) = self.loudness_mean_db.filter(|_| active) else {
+        let Some(mean) = self.loudness_mean_db.get().filter(|_| active) else {
             // A pause keeps a cut (no gain step on the consonant that follows) but lets a boost
             // go: held over a breath, the boost of the note before it lifted the breath by 6 dB.
             let wanted = self.dynamics_gain_db.min(0.0);
             self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
             return self.dynamics_gain_db;
         };
+        let level_db = self.detector_db.unwrap_or(energy_db);
         let deviation =
-            (energy_db - mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
+            (level_db - mean).clamp(-MAX_LOUDNESS_DEVIATION_DB, MAX_LOUDNESS_DEVIATION_DB);
         let slope = (DYNAMICS_EFFECT_SCALE * (ratio - 1.0)).max(-MAX_FLATTENING);
         let wanted = (slope * deviation).clamp(DYNAMICS_GAIN_RANGE_DB.0, DYNAMICS_GAIN_RANGE_DB.1);
         self.dynamics_gain_db += glide * (wanted - self.dynamics_gain_db);
