@@ -8,6 +8,7 @@ pub mod emotion;
 mod engine;
 pub mod frame_view;
 mod lanes;
+mod linear_prediction;
 pub mod pitch;
 mod ramp;
 pub mod resynth;

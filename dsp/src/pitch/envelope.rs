@@ -3,6 +3,7 @@
 //! from it; it is the frame's all-pole model `gain / |A(e^{jω})|`.
 
 use crate::lanes::dot;
+use crate::linear_prediction::levinson_durbin;
 
 /// Predictor order: two poles per formant up to the analysis Nyquist (≈ 5 formants below
 /// 8–11 kHz) plus a few for the source and the radiation tilt.
@@ -68,38 +69,22 @@ pub fn lpc_envelope(
         *w = (x - PRE_EMPHASIS * previous) * h;
         previous = x;
     }
-    let mut autocorrelation = [0.0f32; LPC_ORDER + 1];
+    let mut autocorrelation = [0.0f64; LPC_ORDER + 1];
     for (lag, r) in autocorrelation.iter_mut().enumerate() {
-        *r = dot(&windowed[..n - lag], &windowed[lag..]);
+        *r = dot(&windowed[..n - lag], &windowed[lag..]) as f64;
     }
     if autocorrelation[0] <= 1e-12 {
         return SpectralEnvelope::flat(sample_rate_hz);
     }
     // A touch of white-noise correction keeps the recursion stable on near-sinusoidal frames.
     autocorrelation[0] *= 1.0 + 1e-6;
-    let mut lpc = [0.0f32; LPC_ORDER + 1];
-    lpc[0] = 1.0;
-    let mut error = autocorrelation[0];
-    let mut previous_lpc = lpc;
-    for i in 1..=LPC_ORDER {
-        let acc: f32 = (1..i)
-            .map(|j| previous_lpc[j] * autocorrelation[i - j])
-            .sum::<f32>()
-            + autocorrelation[i];
-        let reflection = -acc / error;
-        lpc[i] = reflection;
-        for j in 1..i {
-            lpc[j] = previous_lpc[j] + reflection * previous_lpc[i - j];
-        }
-        error *= 1.0 - reflection * reflection;
-        if error <= 0.0 {
-            break;
-        }
-        previous_lpc = lpc;
-    }
+    let (mut polynomial, mut reflection) = ([0.0f64; LPC_ORDER + 1], [0.0f64; LPC_ORDER]);
+    let Some(error) = levinson_durbin(&autocorrelation, &mut polynomial, &mut reflection) else {
+        return SpectralEnvelope::flat(sample_rate_hz);
+    };
     SpectralEnvelope {
-        lpc,
-        gain: (error.max(0.0) / n as f32).sqrt(),
+        lpc: polynomial.map(|a| a as f32),
+        gain: (error / n as f64).sqrt() as f32,
         sample_rate_hz,
     }
 }

@@ -30,6 +30,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use crate::linear_prediction::levinson_durbin;
+
 /// Order of the warped all-pole model, at every sample rate (the warping, not the order, follows
 /// the rate; see [`warp_for_rate`]).
 pub const ORDER: usize = 32;
@@ -299,9 +301,13 @@ impl TractAnalyser {
                 &mut self.inverse_scratch,
             )
             .ok()?;
-        let mut r = [0.0f64; ORDER + 1];
-        r.copy_from_slice(&self.autocorrelation[..=ORDER]);
-        levinson(&r)
+        let (mut polynomial, mut reflection) = ([0.0f64; ORDER + 1], [0.0f64; ORDER]);
+        levinson_durbin(
+            &self.autocorrelation[..=ORDER],
+            &mut polynomial,
+            &mut reflection,
+        )
+        .map(|error| (reflection, error))
     }
 }
 
@@ -320,34 +326,6 @@ fn peak_line_db(peaks: &[(f64, f64)], next: &mut usize, hz: f64) -> f64 {
             d0 + (d1 - d0) * (hz - f0) / (f1 - f0)
         }
     }
-}
-
-/// Levinson–Durbin on autocorrelation `r`: reflection coefficients and the prediction error
-/// power; `None` for a degenerate `r`.
-fn levinson(r: &[f64; ORDER + 1]) -> Option<([f64; ORDER], f64)> {
-    let mut a = [0.0f64; ORDER + 1];
-    let mut previous = [0.0f64; ORDER + 1];
-    let mut reflection = [0.0f64; ORDER];
-    a[0] = 1.0;
-    let mut error = r[0];
-    if !(error.is_finite() && error > 0.0) {
-        return None;
-    }
-    for i in 1..=ORDER {
-        let acc: f64 = (0..i).map(|j| a[j] * r[i - j]).sum();
-        let k = -acc / error;
-        if !(k.is_finite() && k.abs() < 1.0) {
-            return None;
-        }
-        previous[..i].copy_from_slice(&a[..i]);
-        for j in 1..i {
-            a[j] = previous[j] + k * previous[i - j];
-        }
-        a[i] = k;
-        reflection[i - 1] = k;
-        error *= 1.0 - k * k;
-    }
-    (error > 0.0).then_some((reflection, error))
 }
 
 /// A warped polynomial `A(D(z)) = Σ a[k] D(z)^k`, `a[0] = 1`, `D(z) = (z⁻¹ − λ) / (1 − λz⁻¹)`,
