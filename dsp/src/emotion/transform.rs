@@ -21,7 +21,7 @@ const MEDIAN_MEMORY_S: f32 = 60.0;
 /// long enough that phrase-to-phrase loudness is expanded too, not only syllables. Until that
 /// much voice was heard it is the plain mean of all of it: started from the first frame (a soft
 /// onset) and forgetting it at this rate, it sat low for the first 10–20 s, and sad's ×0.7 read
-/// ×0.76 on the 30 s sung take (now ×0.66; "dynamics ×0.7" alone ×0.76 → ×0.69).
+/// ×0.76 on the 30 s sung take (now ×0.67; "dynamics ×0.7" alone ×0.76 → ×0.69).
 const LOUDNESS_MEMORY_S: f32 = 10.0;
 /// Frames quieter than this are pauses: they neither move the loudness mean nor get expanded.
 const ACTIVE_FLOOR_DB: f32 = -50.0;
