@@ -49,6 +49,23 @@ fn run_host_for(plugin: &mut AffettoInstance, duration: Duration) {
 
 #[test]
 fn the_editor_shows_the_voice_and_opens_and_closes_while_audio_runs() {
+    // The windowing library keeps its GL (EGL) display in the thread-locals of the thread the
+    // host drives the editor from, and tears it down (Mesa unloading its driver) only when that
+    // thread ends. On libtest's own test thread that came after the result was reported and
+    // raced the process's exit: a SIGSEGV in `__cxa_finalize` once in 14 runs (gdb). A DAW's GUI
+    // thread lives as long as the DAW; here the host's is a thread the test joins, so the
+    // teardown is over before the test is.
+    let host_gui_thread = std::thread::Builder::new()
+        .name("host-gui".into())
+        .spawn(editor_session)
+        .expect("the host's GUI thread starts");
+    if let Err(panic) = host_gui_thread.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// The whole editor session, run on the host's GUI thread.
+fn editor_session() {
     let display = VirtualDisplay::start();
     let mut plugin = AffettoInstance::new();
     plugin.select_layout(1);
