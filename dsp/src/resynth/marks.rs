@@ -251,21 +251,26 @@ impl PitchMarks {
 
     /// The spacing of the two voiced marks around `position` (past the newest mark, its spacing
     /// from the one before): the period the input actually had there, as the cycle matching
-    /// measured it.
-    pub fn spacing_around(&self, position: f64) -> Option<f64> {
+    /// measured it, and the input position that period describes (the middle of the cycle).
+    pub fn spacing_around(&self, position: f64) -> Option<MeasuredPeriod> {
         let kept = self.count.min(MARK_CAPACITY as u64);
         let mut later: Option<PitchMark> = None;
         for i in (self.count - kept..self.count).rev() {
             let mark = self.ring[(i % MARK_CAPACITY as u64) as usize];
             if mark.position <= position {
                 // Past the newest mark, the newest spacing is the latest measure there is.
-                let next = later.unwrap_or(mark);
-                let spacing = if later.is_some() {
-                    next.position - mark.position
-                } else {
-                    mark.period_samples
+                let measured = match later {
+                    Some(next) => MeasuredPeriod {
+                        period_samples: next.position - mark.position,
+                        at: 0.5 * (mark.position + next.position),
+                    },
+                    None => MeasuredPeriod {
+                        period_samples: mark.period_samples,
+                        at: mark.position - 0.5 * mark.period_samples,
+                    },
                 };
-                return (next.voiced && mark.voiced).then_some(spacing);
+                let next = later.unwrap_or(mark);
+                return (next.voiced && mark.voiced).then_some(measured);
             }
             later = Some(mark);
         }
@@ -325,6 +330,13 @@ fn peak_position(start: f64, end: f64, score: impl Fn(i64) -> f32) -> f64 {
 fn period_after(last: &PitchMark, f0: &F0Track) -> Option<f64> {
     f0.period_at(last.position + 0.5 * last.period_samples)
         .and_then(|guess| f0.period_at(last.position + 0.5 * guess))
+}
+
+/// A period the marks measured, and the input position it describes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeasuredPeriod {
+    pub period_samples: f64,
+    pub at: f64,
 }
 
 /// Offset (−0.5..0.5) of the vertex of the parabola through three equally spaced values.
