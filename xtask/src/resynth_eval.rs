@@ -710,9 +710,9 @@ pub fn run(with_peers: bool) -> Result<()> {
     )?;
     writeln!(
         report,
-        "| input | runs | matched | median growth | runs grown ≥ 20 % | of those whose room allowed it | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
+        "| input | runs | matched | median growth | runs grown ≥ 20 % | of those whose room allowed it | their total growth | longest delay ms (budget 250) | furthest ahead ms | offset at the end ms |"
     )?;
-    writeln!(report, "|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(report, "|---|---|---|---|---|---|---|---|---|---|")?;
     for (input_name, voice) in &inputs {
         let frames = voice.frames.len();
         let stretched = affetto_stretch(&voice.samples);
@@ -751,15 +751,22 @@ pub fn run(with_peers: bool) -> Result<()> {
             .filter(|(len, _, room_s)| 0.2 * len <= *room_s)
             .collect();
         let fitting_grown = fitting.iter().filter(|(_, g, _)| *g >= 0.2).count();
+        // Their growth taken together: a run's ends are found to a 5 ms frame each, which on the
+        // 55–130 ms runs of speech is as much as the 5 % between the 25 % asked and the 20 %
+        // each is judged by.
+        let fitting_in_s: f64 = fitting.iter().map(|(len, _, _)| len).sum();
+        let fitting_out_s: f64 = fitting.iter().map(|(len, g, _)| len * (1.0 + g)).sum();
+        let fitting_growth = fitting_out_s / fitting_in_s.max(1e-9) - 1.0;
         let mut growth: Vec<f64> = matched.iter().map(|(_, g, _)| *g).collect();
         let (median_growth, _) = median_p95(&mut growth);
         let line = format!(
-            "| {input_name} | {} | {} | {:+.1} % | {grown} ({:.0} %) | {fitting_grown} of {} | {:.1} | {:.1} | {:.1} |",
+            "| {input_name} | {} | {} | {:+.1} % | {grown} ({:.0} %) | {fitting_grown} of {} | {:+.1} % | {:.1} | {:.1} | {:.1} |",
             input_runs.len(),
             matched.len(),
             100.0 * median_growth,
             100.0 * grown as f64 / matched.len().max(1) as f64,
             fitting.len(),
+            100.0 * fitting_growth,
             ms(stretched.latency_samples as f64 + stretched.behind_samples),
             ms(stretched.ahead_samples),
             ms(stretched.final_offset_samples)
