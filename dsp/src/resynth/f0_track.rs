@@ -201,6 +201,17 @@ impl F0Track {
             .filter(|f0| *f0 > 0.0)
     }
 
+    /// The F0 at `frame`: as decided, or past the newest decided frame (Live mode) as
+    /// extrapolated there; `None` where unvoiced or out of the track.
+    pub fn frame_f0_or_extrapolated_hz(&self, frame: u64) -> Option<f64> {
+        match self.latest {
+            Some(latest) if frame > latest => self
+                .period_at(frame as f64 * self.hop_samples)
+                .map(|period| self.sample_rate_hz / period),
+            _ => self.frame_f0_hz(frame).map(f64::from),
+        }
+    }
+
     fn f0(&self, frame: u64) -> f32 {
         self.f0_hz[(frame % self.f0_hz.len() as u64) as usize]
     }
