@@ -194,7 +194,7 @@ impl F0Track {
     }
 
     /// The F0 decided for `frame`, if it is voiced and still in the track.
-    pub fn frame_f0_hz(&self, frame: u64) -> Option<f32> {
+    fn decided_f0_hz(&self, frame: u64) -> Option<f32> {
         let latest = self.latest?;
         (frame <= latest && latest - frame < self.f0_hz.len() as u64)
             .then(|| self.f0(frame))
@@ -208,7 +208,7 @@ impl F0Track {
             Some(latest) if frame > latest => self
                 .period_at(frame as f64 * self.hop_samples)
                 .map(|period| self.sample_rate_hz / period),
-            _ => self.frame_f0_hz(frame).map(f64::from),
+            _ => self.decided_f0_hz(frame).map(f64::from),
         }
     }
 
